@@ -1,0 +1,3 @@
+using Imprint.Commands;
+
+return await ImprintCommandLine.RunAsync(args);
