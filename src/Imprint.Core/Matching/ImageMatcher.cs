@@ -1,0 +1,290 @@
+using System.Runtime.InteropServices;
+using Imprint.Core.Digests;
+
+namespace Imprint.Core.Matching;
+
+/// <summary>
+/// The matcher: a pure function from (inventories, hand-written settings, matchers) to matches. It never calls a cloud.
+/// <see cref="Compute"/> joins every image digest against an index of the fingerprints' digests (a hash join, one pass
+/// over the images); <see cref="Resolve"/> then answers for any (MCI, cloud) from the join's hits. Pairs without hits
+/// are no-match, so they cost nothing until asked for.
+/// </summary>
+public sealed class ImageMatcher
+{
+    /// <summary>The ambiguity rule, in the order it is applied.</summary>
+    public const string AmbiguityRule =
+        "same file before same content, then name equals the expected image name, then public before private, then newest, then lowest uid";
+
+    private readonly MatchInventory[] _inventories;
+    private readonly Dictionary<string, int> _cloudIndex;
+    private readonly MatchMatcher[] _matchers;
+    private readonly Dictionary<(string MciId, string Kind), int> _matcherByMciKind;
+    private readonly Dictionary<(string MciId, string CloudId), MatchSetting> _settings;
+    private readonly Dictionary<long, List<Hit>> _hits;
+    private readonly Dictionary<string, MatchImage>?[] _imagesByUid;
+
+    private readonly record struct Hit(int Image, MatchEvidence Evidence);
+
+    private ImageMatcher(
+        MatchInventory[] inventories,
+        MatchMatcher[] matchers,
+        Dictionary<(string, string), MatchSetting> settings,
+        Dictionary<long, List<Hit>> hits)
+    {
+        _inventories = inventories;
+        _matchers = matchers;
+        _settings = settings;
+        _hits = hits;
+        _cloudIndex = new Dictionary<string, int>(inventories.Length, StringComparer.Ordinal);
+        for (var c = 0; c < inventories.Length; c++)
+            _cloudIndex[inventories[c].Cloud.Id] = c;
+        _matcherByMciKind = new Dictionary<(string, string), int>(matchers.Length);
+        for (var m = 0; m < matchers.Length; m++)
+            _matcherByMciKind.TryAdd((matchers[m].MciId, matchers[m].CloudKind), m);
+        _imagesByUid = new Dictionary<string, MatchImage>?[inventories.Length];
+    }
+
+    /// <summary>Joins the inventories with the matchers. Runs in time linear in images + matchers + hits.</summary>
+    public static ImageMatcher Compute(
+        IReadOnlyList<MatchInventory> inventories,
+        IReadOnlyList<MatchSetting> settings,
+        IReadOnlyList<MatchMatcher> matchers)
+    {
+        var matcherArray = matchers.ToArray();
+        var inventoryArray = inventories.ToArray();
+        var settingMap = new Dictionary<(string, string), MatchSetting>(settings.Count);
+        foreach (var setting in settings)
+            settingMap[(setting.MciId, setting.CloudId)] = setting;
+
+        // Index: digest → chain of matchers whose fingerprint holds it; expected name → chain of matchers.
+        var byDigest = new Dictionary<Digest, int>();
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        var chainMatcher = new List<int>();
+        var chainNext = new List<int>();
+        void Link<TKey>(Dictionary<TKey, int> index, TKey key, int matcher) where TKey : notnull
+        {
+            ref var head = ref CollectionsMarshal.GetValueRefOrAddDefault(index, key, out var exists);
+            chainMatcher.Add(matcher);
+            chainNext.Add(exists ? head : -1);
+            head = chainMatcher.Count - 1;
+        }
+        for (var m = 0; m < matcherArray.Length; m++)
+        {
+            foreach (var digest in matcherArray[m].Fingerprint.Digests)
+                Link(byDigest, digest, m);
+            if (!string.IsNullOrEmpty(matcherArray[m].ImageName))
+                Link(byName, matcherArray[m].ImageName!, m);
+        }
+        var next = chainNext.ToArray();
+        var owner = chainMatcher.ToArray();
+
+        var hits = new Dictionary<long, List<Hit>>();
+        // Stamps avoid comparing one (image, matcher) pair twice when several digests lead to the same matcher.
+        var comparedAt = new int[matcherArray.Length];
+        var hitAt = new int[matcherArray.Length];
+        var stamp = 0;
+        for (var c = 0; c < inventoryArray.Length; c++)
+        {
+            var kind = inventoryArray[c].Cloud.Kind;
+            var images = inventoryArray[c].Images;
+            for (var i = 0; i < images.Count; i++)
+            {
+                var image = images[i];
+                if (!image.IsActive)
+                    continue;
+                stamp++;
+                foreach (var digest in image.Digests)
+                {
+                    if (!byDigest.TryGetValue(digest, out var link))
+                        continue;
+                    for (; link >= 0; link = next[link])
+                    {
+                        var m = owner[link];
+                        if (comparedAt[m] == stamp || !string.Equals(matcherArray[m].CloudKind, kind, StringComparison.Ordinal))
+                            continue;
+                        comparedAt[m] = stamp;
+                        var evidence = matcherArray[m].Fingerprint.CompareWith(image.Digests) switch
+                        {
+                            FingerprintComparison.SameFile => MatchEvidence.SameFile,
+                            FingerprintComparison.SameContent => MatchEvidence.SameContent,
+                            FingerprintComparison.Contradiction => MatchEvidence.Contradiction,
+                            _ => (MatchEvidence?)null,
+                        };
+                        if (evidence is null)
+                            continue;
+                        hitAt[m] = stamp;
+                        AddHit(hits, m, c, inventoryArray.Length, new Hit(i, evidence.Value));
+                    }
+                }
+                if (image.Name.Length == 0 || !byName.TryGetValue(image.Name, out var named))
+                    continue;
+                for (; named >= 0; named = next[named])
+                {
+                    var m = owner[named];
+                    if (hitAt[m] != stamp && string.Equals(matcherArray[m].CloudKind, kind, StringComparison.Ordinal))
+                        AddHit(hits, m, c, inventoryArray.Length, new Hit(i, MatchEvidence.NameOnly));
+                }
+            }
+        }
+        return new ImageMatcher(inventoryArray, matcherArray, settingMap, hits);
+    }
+
+    private static void AddHit(Dictionary<long, List<Hit>> hits, int matcher, int cloud, int cloudCount, Hit hit)
+    {
+        ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(hits, (long)matcher * cloudCount + cloud, out _);
+        (list ??= []).Add(hit);
+    }
+
+    /// <summary>The number of (matcher, cloud) pairs where the join found an image (matching or suspect).</summary>
+    public int HitCount => _hits.Count;
+
+    /// <summary>
+    /// Every (MCI, cloud) pair that a hand-written setting or a matcher applies to in the given cloud, resolved.
+    /// </summary>
+    public IEnumerable<MatchResult> ResolveCloud(string cloudId)
+    {
+        if (!_cloudIndex.TryGetValue(cloudId, out var c))
+            yield break;
+        var cloud = _inventories[c].Cloud;
+        var mcis = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var key in _settings.Keys)
+        {
+            if (key.CloudId == cloudId)
+                mcis.Add(key.MciId);
+        }
+        foreach (var matcher in _matchers)
+        {
+            if (matcher.CloudKind == cloud.Kind)
+                mcis.Add(matcher.MciId);
+        }
+        foreach (var mciId in mcis)
+            yield return Resolve(mciId, cloudId)!;
+    }
+
+    /// <summary>
+    /// The match of one MCI in one cloud, or null when neither a hand-written setting nor a matcher of the MCI applies
+    /// there. A hand-written setting wins over a matcher: it pins the image.
+    /// </summary>
+    public MatchResult? Resolve(string mciId, string cloudId)
+    {
+        if (!_cloudIndex.TryGetValue(cloudId, out var c))
+            return null;
+        var cloud = _inventories[c].Cloud;
+        MatchResult? result = null;
+        if (_settings.TryGetValue((mciId, cloudId), out var setting))
+            result = ResolveSetting(mciId, c, setting);
+        else if (_matcherByMciKind.TryGetValue((mciId, cloud.Kind), out var m))
+            result = ResolveMatcher(mciId, c, m);
+        if (result is null || cloud.UnreachableError is null)
+            return result;
+        return result with
+        {
+            Status = MatchStatus.Stale,
+            Reason = $"{cloud.Name} could not be reached: {cloud.UnreachableError}. Last known: {result.Status.ToApi()}. {result.Reason}",
+        };
+    }
+
+    private MatchResult ResolveSetting(string mciId, int c, MatchSetting setting)
+    {
+        var cloud = _inventories[c].Cloud;
+        var images = _imagesByUid[c] ??= _inventories[c].Images
+            .GroupBy(i => i.Uid, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        if (images.TryGetValue(setting.ImageUid, out var image))
+        {
+            var chosen = new MatchCandidate(image.Uid, image.Name, MatchEvidence.Setting, Chosen: true);
+            return new MatchResult(mciId, cloud, MatchStatus.Matched, chosen, [chosen], null,
+                $"a hand-written setting pins image {image.Uid}", null, null);
+        }
+        return new MatchResult(mciId, cloud, MatchStatus.Missing, null, [], null,
+            $"the setting's image {setting.ImageUid} no longer exists in {cloud.Name}; ask {Contact(cloud)} or choose another image", null, null);
+    }
+
+    private MatchResult ResolveMatcher(string mciId, int c, int m)
+    {
+        var cloud = _inventories[c].Cloud;
+        var matcher = _matchers[m];
+        _hits.TryGetValue((long)m * _inventories.Length + c, out var hits);
+        var images = _inventories[c].Images;
+        var matching = new List<(MatchImage Image, MatchEvidence Evidence)>();
+        var suspects = new List<MatchCandidate>();
+        foreach (var hit in hits ?? [])
+        {
+            var image = images[hit.Image];
+            if (hit.Evidence is MatchEvidence.SameFile or MatchEvidence.SameContent)
+                matching.Add((image, hit.Evidence));
+            else
+                suspects.Add(new MatchCandidate(image.Uid, image.Name, hit.Evidence, Chosen: false));
+        }
+
+        if (matching.Count == 0 && suspects.Count > 0)
+        {
+            var first = suspects[0];
+            var why = first.Evidence == MatchEvidence.NameOnly
+                ? $"image {first.Uid} is named '{first.Name}' but none of its digests matches the fingerprint"
+                : $"image {first.Uid}'s file digests agree with the fingerprint on one algorithm and contradict it on another";
+            return new MatchResult(mciId, cloud, MatchStatus.Suspect, null, suspects, null,
+                $"{why}; it is not used. Ask {Contact(cloud)} to check it, or upload the image with the fingerprint.", matcher.Id, matcher.Fingerprint);
+        }
+        if (matching.Count == 0)
+        {
+            var name = string.IsNullOrEmpty(matcher.ImageName) ? "the image" : $"'{matcher.ImageName}'";
+            return new MatchResult(mciId, cloud, MatchStatus.NoMatch, null, [], null,
+                $"no image in {cloud.Name} matches the fingerprint: ask {Contact(cloud)} to upload {name} with digests {matcher.Fingerprint}",
+                matcher.Id, matcher.Fingerprint);
+        }
+
+        matching.Sort((a, b) => CompareCandidates(a, b, matcher.ImageName));
+        var winner = matching[0];
+        var chosen = new MatchCandidate(winner.Image.Uid, winner.Image.Name, winner.Evidence, Chosen: true);
+        var candidates = new List<MatchCandidate>(matching.Count + suspects.Count) { chosen };
+        candidates.AddRange(matching.Skip(1).Select(x => new MatchCandidate(x.Image.Uid, x.Image.Name, x.Evidence, Chosen: false)));
+        candidates.AddRange(suspects);
+        var how = winner.Evidence == MatchEvidence.SameFile ? "the same file" : "the same content (converted)";
+        if (matching.Count == 1)
+        {
+            return new MatchResult(mciId, cloud, MatchStatus.Matched, chosen, candidates, null,
+                $"image {chosen.Uid} is {how} as the fingerprint", matcher.Id, matcher.Fingerprint);
+        }
+        var decisive = DecisiveCriterion(winner, matching[1], matcher.ImageName);
+        return new MatchResult(mciId, cloud, MatchStatus.Ambiguous, chosen, candidates, AmbiguityRule,
+            $"{matching.Count} images match the fingerprint; {chosen.Uid} was chosen: {decisive}", matcher.Id, matcher.Fingerprint);
+    }
+
+    private static int CompareCandidates((MatchImage Image, MatchEvidence Evidence) a, (MatchImage Image, MatchEvidence Evidence) b, string? expectedName)
+    {
+        foreach (var criterion in Criteria)
+        {
+            var order = criterion.Compare(a.Image, a.Evidence, b.Image, b.Evidence, expectedName);
+            if (order != 0)
+                return order;
+        }
+        return 0;
+    }
+
+    private static string DecisiveCriterion((MatchImage Image, MatchEvidence Evidence) winner, (MatchImage Image, MatchEvidence Evidence) runnerUp, string? expectedName)
+    {
+        foreach (var criterion in Criteria)
+        {
+            if (criterion.Compare(winner.Image, winner.Evidence, runnerUp.Image, runnerUp.Evidence, expectedName) != 0)
+                return criterion.Description;
+        }
+        return "lowest uid";
+    }
+
+    private sealed record Criterion(string Description, Func<MatchImage, MatchEvidence, MatchImage, MatchEvidence, string?, int> Compare);
+
+    // Each criterion orders the better candidate first (negative when a is better).
+    private static readonly Criterion[] Criteria =
+    [
+        new("it is the same file, the others only the same content", (_, ea, _, eb, _) => ea.CompareTo(eb)),
+        new("its name equals the expected image name", (a, _, b, _, name) =>
+            name is null ? 0 : (b.Name == name).CompareTo(a.Name == name)),
+        new("it is public, the others are not", (a, _, b, _, _) => b.IsPublic.CompareTo(a.IsPublic)),
+        new("it is the newest", (a, _, b, _, _) => Nullable.Compare(b.CreatedAt, a.CreatedAt)),
+        new("it has the lowest uid", (a, _, b, _, _) => string.CompareOrdinal(a.Uid, b.Uid)),
+    ];
+
+    private static string Contact(MatchCloud cloud) =>
+        string.IsNullOrWhiteSpace(cloud.AdminContact) ? $"the administrator of {cloud.Name}" : $"{cloud.AdminContact} (administrator of {cloud.Name})";
+}
