@@ -187,6 +187,12 @@ public sealed class ImageMatcher
     private MatchResult ResolveSetting(string mciId, int c, MatchSetting setting)
     {
         var cloud = _inventories[c].Cloud;
+        if (!cloud.ListsImages)
+        {
+            var trusted = new MatchCandidate(setting.ImageUid, setting.ImageUid, MatchEvidence.Setting, Chosen: true);
+            return new MatchResult(mciId, cloud, MatchStatus.Matched, trusted, [trusted], null,
+                $"a hand-written setting pins image {setting.ImageUid} (not verified: Imprint cannot list {cloud.Kind} clouds yet)", null, null);
+        }
         var images = _imagesByUid[c] ??= _inventories[c].Images
             .GroupBy(i => i.Uid, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);

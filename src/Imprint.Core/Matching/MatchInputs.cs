@@ -4,6 +4,8 @@ namespace Imprint.Core.Matching;
 
 /// <summary>A cloud as the matcher sees it.</summary>
 /// <param name="UnreachableError">Why the last sync failed, or null: when set, every match in the cloud is stale.</param>
+/// <param name="ListsImages">False for a cloud Imprint cannot list (no connector for its kind yet): its hand-written
+/// settings are trusted, not verified.</param>
 public sealed record MatchCloud(
     string Id,
     string Name,
@@ -11,7 +13,7 @@ public sealed record MatchCloud(
     bool IsPublic,
     string? AdminContact,
     string? UnreachableError = null,
-    DateTimeOffset? LastReachedAt = null);
+    bool ListsImages = true);
 
 /// <summary>An image of a cloud's last good inventory.</summary>
 public sealed record MatchImage(

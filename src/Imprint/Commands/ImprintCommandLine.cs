@@ -11,7 +11,9 @@ internal static class ImprintCommandLine
     public static async Task<int> RunAsync(string[] args)
     {
         var root = new RootCommand("Imprint finds the same machine image in every cloud.");
+        root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(FingerprintCommand.Create());
+        root.Subcommands.Add(TokenCommand.Create());
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

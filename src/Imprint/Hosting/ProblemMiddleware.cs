@@ -1,0 +1,50 @@
+using Imprint.Api;
+
+namespace Imprint.Hosting;
+
+/// <summary>
+/// Turns request faults into problem details: malformed JSON and bad parameters (400), bodies over the limit (413),
+/// and any unexpected exception (500, logged, without internals in the answer).
+/// </summary>
+internal sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context, IProblemDetailsService problems)
+    {
+        if (context.Request.ContentLength > ServerApp.MaxRequestBodySize)
+        {
+            await WriteAsync(context, problems, StatusCodes.Status413PayloadTooLarge, $"the request body is larger than {ServerApp.MaxRequestBodySize} bytes", null);
+            return;
+        }
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+        {
+            var detail = e.InnerException is System.Text.Json.JsonException json
+                ? $"the request body is not valid JSON for this resource: {json.Message}"
+                : e.Message;
+            var errors = e.InnerException is System.Text.Json.JsonException { Path: { } path }
+                ? new Dictionary<string, string[]> { [path] = [e.InnerException.Message] }
+                : null;
+            await WriteAsync(context, problems, e.StatusCode, detail, errors);
+        }
+        catch (Exception e) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        {
+            Log.Unhandled(logger, e, context.Request.Method, context.Request.Path);
+            await WriteAsync(context, problems, StatusCodes.Status500InternalServerError, "an unexpected error occurred; it was logged", null);
+        }
+    }
+
+    private static async Task WriteAsync(HttpContext context, IProblemDetailsService problems, int status, string detail, Dictionary<string, string[]>? errors)
+    {
+        context.Response.Clear();
+        context.Response.StatusCode = status;
+        var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Type = Problems.TypeFor(status), Detail = detail, Title = ReasonPhrase(status) };
+        if (errors is not null)
+            problem.Extensions["errors"] = errors;
+        await problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
+    }
+
+    private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+}
