@@ -19,7 +19,16 @@ public interface ICloudConnector
 /// <summary>What a connector needs to reach a cloud.</summary>
 /// <param name="Credentials">Decrypted credentials, or null. Never log them.</param>
 /// <param name="SyncState">What the connector kept from its last successful sync (e.g. a watermark), or null.</param>
-public sealed record CloudEndpoint(string Id, string Name, string Endpoint, string? Region, string? Credentials, string? SyncState);
+/// <param name="WantedContentDigests">The <c>disk-sha256</c> digests that matchers of this cloud's kind look for: a
+/// connector that can fingerprint image content (by downloading it) only needs to when this is not empty.</param>
+public sealed record CloudEndpoint(
+    string Id,
+    string Name,
+    string Endpoint,
+    string? Region,
+    string? Credentials,
+    string? SyncState,
+    IReadOnlySet<Digest>? WantedContentDigests = null);
 
 /// <summary>One image as the cloud reports it.</summary>
 public sealed record InventoryImage(

@@ -23,6 +23,9 @@ public readonly struct Digest : IEquatable<Digest>, IComparable<Digest>
     /// <summary>The algorithm.</summary>
     public DigestAlgorithm Algorithm { get; }
 
+    /// <summary>The first 8 bytes of the value: a hash key that needs no string work.</summary>
+    internal ulong Prefix => _prefix;
+
     /// <summary>The digest value as lowercase hex.</summary>
     public string Hex { get; }
 

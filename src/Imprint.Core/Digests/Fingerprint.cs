@@ -71,10 +71,12 @@ public sealed class Fingerprint
     {
         int fileAgree = 0, fileDisagree = 0;
         bool? contentAgrees = null;
+        // Indexed loops: enumerating an IReadOnlyList through its interface allocates, and this runs per (image, matcher) hit.
         foreach (var mine in _digests)
         {
-            foreach (var theirs in imageDigests)
+            for (var t = 0; t < imageDigests.Count; t++)
             {
+                var theirs = imageDigests[t];
                 if (theirs.Algorithm != mine.Algorithm)
                     continue;
                 var equal = theirs == mine;

@@ -20,7 +20,9 @@ public sealed class ImageMatcher
     private readonly MatchMatcher[] _matchers;
     private readonly Dictionary<(string MciId, string Kind), int> _matcherByMciKind;
     private readonly Dictionary<(string MciId, string CloudId), MatchSetting> _settings;
-    private readonly Dictionary<long, List<Hit>> _hits;
+    // Hits sorted by key = matcher * cloudCount + cloud: one flat array instead of a list per pair.
+    private readonly long[] _hitKeys;
+    private readonly Hit[] _hits;
     private readonly Dictionary<string, MatchImage>?[] _imagesByUid;
 
     private readonly record struct Hit(int Image, MatchEvidence Evidence);
@@ -29,11 +31,13 @@ public sealed class ImageMatcher
         MatchInventory[] inventories,
         MatchMatcher[] matchers,
         Dictionary<(string, string), MatchSetting> settings,
-        Dictionary<long, List<Hit>> hits)
+        long[] hitKeys,
+        Hit[] hits)
     {
         _inventories = inventories;
         _matchers = matchers;
         _settings = settings;
+        _hitKeys = hitKeys;
         _hits = hits;
         _cloudIndex = new Dictionary<string, int>(inventories.Length, StringComparer.Ordinal);
         for (var c = 0; c < inventories.Length; c++)
@@ -56,8 +60,10 @@ public sealed class ImageMatcher
         foreach (var setting in settings)
             settingMap[(setting.MciId, setting.CloudId)] = setting;
 
-        // Index: digest → chain of matchers whose fingerprint holds it; expected name → chain of matchers.
-        var byDigest = new Dictionary<Digest, int>();
+        // Index: digest prefix → chain of matchers whose fingerprint holds it; expected name → chain of matchers.
+        // Keying on the 64-bit prefix keeps the probe to integer work; a prefix collision only costs a comparison
+        // that CompareWith answers with Different.
+        var byDigest = new Dictionary<ulong, int>();
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
         var chainMatcher = new List<int>();
         var chainNext = new List<int>();
@@ -71,14 +77,16 @@ public sealed class ImageMatcher
         for (var m = 0; m < matcherArray.Length; m++)
         {
             foreach (var digest in matcherArray[m].Fingerprint.Digests)
-                Link(byDigest, digest, m);
+                Link(byDigest, digest.Prefix, m);
             if (!string.IsNullOrEmpty(matcherArray[m].ImageName))
                 Link(byName, matcherArray[m].ImageName!, m);
         }
         var next = chainNext.ToArray();
         var owner = chainMatcher.ToArray();
 
-        var hits = new Dictionary<long, List<Hit>>();
+        var hitKeys = new List<long>();
+        var hits = new List<Hit>();
+        var cloudCount = inventoryArray.Length;
         // Stamps avoid comparing one (image, matcher) pair twice when several digests lead to the same matcher.
         var comparedAt = new int[matcherArray.Length];
         var hitAt = new int[matcherArray.Length];
@@ -93,9 +101,10 @@ public sealed class ImageMatcher
                 if (!image.IsActive)
                     continue;
                 stamp++;
-                foreach (var digest in image.Digests)
+                var imageDigests = image.Digests;
+                for (var d = 0; d < imageDigests.Count; d++)
                 {
-                    if (!byDigest.TryGetValue(digest, out var link))
+                    if (!byDigest.TryGetValue(imageDigests[d].Prefix, out var link))
                         continue;
                     for (; link >= 0; link = next[link])
                     {
@@ -113,7 +122,8 @@ public sealed class ImageMatcher
                         if (evidence is null)
                             continue;
                         hitAt[m] = stamp;
-                        AddHit(hits, m, c, inventoryArray.Length, new Hit(i, evidence.Value));
+                        hitKeys.Add((long)m * cloudCount + c);
+                        hits.Add(new Hit(i, evidence.Value));
                     }
                 }
                 if (image.Name.Length == 0 || !byName.TryGetValue(image.Name, out var named))
@@ -122,21 +132,74 @@ public sealed class ImageMatcher
                 {
                     var m = owner[named];
                     if (hitAt[m] != stamp && string.Equals(matcherArray[m].CloudKind, kind, StringComparison.Ordinal))
-                        AddHit(hits, m, c, inventoryArray.Length, new Hit(i, MatchEvidence.NameOnly));
+                    {
+                        hitKeys.Add((long)m * cloudCount + c);
+                        hits.Add(new Hit(i, MatchEvidence.NameOnly));
+                    }
                 }
             }
         }
-        return new ImageMatcher(inventoryArray, matcherArray, settingMap, hits);
-    }
-
-    private static void AddHit(Dictionary<long, List<Hit>> hits, int matcher, int cloud, int cloudCount, Hit hit)
-    {
-        ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(hits, (long)matcher * cloudCount + cloud, out _);
-        (list ??= []).Add(hit);
+        var keyArray = hitKeys.ToArray();
+        var hitArray = hits.ToArray();
+        // Stable within a key: images keep their inventory order, which the ambiguity rule's last step relies on.
+        var order = new int[keyArray.Length];
+        for (var h = 0; h < order.Length; h++)
+            order[h] = h;
+        Array.Sort(order, (a, b) => keyArray[a] != keyArray[b] ? keyArray[a].CompareTo(keyArray[b]) : a.CompareTo(b));
+        var sortedKeys = new long[order.Length];
+        var sortedHits = new Hit[order.Length];
+        for (var h = 0; h < order.Length; h++)
+        {
+            sortedKeys[h] = keyArray[order[h]];
+            sortedHits[h] = hitArray[order[h]];
+        }
+        return new ImageMatcher(inventoryArray, matcherArray, settingMap, sortedKeys, sortedHits);
     }
 
     /// <summary>The number of (matcher, cloud) pairs where the join found an image (matching or suspect).</summary>
-    public int HitCount => _hits.Count;
+    public int HitCount
+    {
+        get
+        {
+            var pairs = 0;
+            for (var h = 0; h < _hitKeys.Length; h++)
+            {
+                if (h == 0 || _hitKeys[h] != _hitKeys[h - 1])
+                    pairs++;
+            }
+            return pairs;
+        }
+    }
+
+    private ReadOnlySpan<Hit> HitsOf(long key)
+    {
+        var first = Array.BinarySearch(_hitKeys, key);
+        if (first < 0)
+            return [];
+        while (first > 0 && _hitKeys[first - 1] == key)
+            first--;
+        var end = first;
+        while (end < _hitKeys.Length && _hitKeys[end] == key)
+            end++;
+        return _hits.AsSpan(first, end - first);
+    }
+
+    /// <summary>Every (MCI, cloud) pair where the join found an image, resolved: what a full recompute must look at.</summary>
+    public IEnumerable<MatchResult> ResolveHits()
+    {
+        for (var h = 0; h < _hitKeys.Length; h++)
+        {
+            if (h > 0 && _hitKeys[h] == _hitKeys[h - 1])
+                continue;
+            var m = (int)(_hitKeys[h] / _inventories.Length);
+            var c = (int)(_hitKeys[h] % _inventories.Length);
+            var mciId = _matchers[m].MciId;
+            if (_settings.Count > 0 && _settings.TryGetValue((mciId, _inventories[c].Cloud.Id), out var setting))
+                yield return Overlay(ResolveSetting(mciId, c, setting));
+            else
+                yield return Overlay(ResolveMatcher(mciId, c, m));
+        }
+    }
 
     /// <summary>
     /// Every (MCI, cloud) pair that a hand-written setting or a matcher applies to in the given cloud, resolved.
@@ -170,12 +233,18 @@ public sealed class ImageMatcher
         if (!_cloudIndex.TryGetValue(cloudId, out var c))
             return null;
         var cloud = _inventories[c].Cloud;
-        MatchResult? result = null;
         if (_settings.TryGetValue((mciId, cloudId), out var setting))
-            result = ResolveSetting(mciId, c, setting);
-        else if (_matcherByMciKind.TryGetValue((mciId, cloud.Kind), out var m))
-            result = ResolveMatcher(mciId, c, m);
-        if (result is null || cloud.UnreachableError is null)
+            return Overlay(ResolveSetting(mciId, c, setting));
+        if (_matcherByMciKind.TryGetValue((mciId, cloud.Kind), out var m))
+            return Overlay(ResolveMatcher(mciId, c, m));
+        return null;
+    }
+
+    /// <summary>An unreachable cloud keeps its last known result, marked stale.</summary>
+    private static MatchResult Overlay(MatchResult result)
+    {
+        var cloud = result.Cloud;
+        if (cloud.UnreachableError is null)
             return result;
         return result with
         {
@@ -210,11 +279,10 @@ public sealed class ImageMatcher
     {
         var cloud = _inventories[c].Cloud;
         var matcher = _matchers[m];
-        _hits.TryGetValue((long)m * _inventories.Length + c, out var hits);
         var images = _inventories[c].Images;
         var matching = new List<(MatchImage Image, MatchEvidence Evidence)>();
         var suspects = new List<MatchCandidate>();
-        foreach (var hit in hits ?? [])
+        foreach (var hit in HitsOf((long)m * _inventories.Length + c))
         {
             var image = images[hit.Image];
             if (hit.Evidence is MatchEvidence.SameFile or MatchEvidence.SameContent)

@@ -14,6 +14,8 @@ internal static class ImprintCommandLine
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(FingerprintCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
+        foreach (var command in ClientCommands.Create())
+            root.Subcommands.Add(command);
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

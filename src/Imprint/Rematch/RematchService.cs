@@ -99,7 +99,8 @@ internal sealed class RematchService(
         {
             try
             {
-                var endpoint = new CloudEndpoint(cloud.Id, cloud.Name, cloud.Endpoint, cloud.Region, UnprotectCredentials(cloud), cloud.SyncState);
+                var endpoint = new CloudEndpoint(cloud.Id, cloud.Name, cloud.Endpoint, cloud.Region, UnprotectCredentials(cloud), cloud.SyncState,
+                    await WantedContentDigestsAsync(db, cloud, cancellationToken));
                 sync = await connector.SyncAsync(endpoint, stored.Select(InventoryMapping.ToInventoryImage).ToList(), cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -151,6 +152,15 @@ internal sealed class RematchService(
             Log.RematchFailed(logger, cloudId, cloud.Name, sync.Error!);
         }
         return report;
+    }
+
+    private static async Task<IReadOnlySet<Digest>> WantedContentDigestsAsync(ImprintDb db, Cloud cloud, CancellationToken cancellationToken)
+    {
+        var fingerprints = await db.Matchers.Where(m => m.AccountId == cloud.AccountId && m.CloudKind == cloud.Kind)
+            .Select(m => m.Fingerprint).ToListAsync(cancellationToken);
+        return fingerprints.SelectMany(InventoryMapping.ParseDigests)
+            .Where(d => d.Algorithm == DigestAlgorithm.DiskSha256)
+            .ToHashSet();
     }
 
     private TimeSpan Jittered(TimeSpan interval) =>
