@@ -2,8 +2,13 @@ using Imprint.Tests.Infrastructure;
 
 namespace Imprint.Tests.Api;
 
-/// <summary>The flow of issue 2's "done when", through the HTTP API of a real server.</summary>
-public sealed class EndToEndTests(ImprintServer server) : IClassFixture<ImprintServer>
+/// <summary>The flow of issue 2's "done when", through the HTTP API of a real server on SQLite.</summary>
+public sealed class EndToEndTests(ImprintServer server) : EndToEndScenarios(server), IClassFixture<ImprintServer>;
+
+/// <summary>The same flow with the server on a real PostgreSQL.</summary>
+public sealed class PostgresEndToEndTests(PostgresImprintServer server) : EndToEndScenarios(server), IClassFixture<PostgresImprintServer>;
+
+public abstract class EndToEndScenarios(ImprintServer server)
 {
     [Fact]
     public async Task Flow_MatchInOneCloud_LaunchRefusedInOther_UntilImageCopiedThere()

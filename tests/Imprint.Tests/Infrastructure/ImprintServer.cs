@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Imprint.Hosting;
+using Imprint.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -10,8 +11,8 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Imprint.Tests.Infrastructure;
 
-/// <summary>A real `imprint serve` on a free loopback port with its own data dir, shared by the tests of one class.</summary>
-public sealed class ImprintServer : IAsyncLifetime
+/// <summary>A real `imprint serve` on a free loopback port with its own data dir (SQLite), shared by the tests of one class.</summary>
+public class ImprintServer : IAsyncLifetime
 {
     private WebApplication? _app;
 
@@ -26,9 +27,18 @@ public sealed class ImprintServer : IAsyncLifetime
     /// <summary>Lets a test class replace services (e.g. the TimeProvider) before the server starts.</summary>
     internal Action<IServiceCollection>? ConfigureServices { get; init; }
 
+    /// <summary>The database to serve from; null for SQLite in the data dir.</summary>
+    protected virtual Task<DatabaseLocation?> CreateDatabaseAsync() => Task.FromResult<DatabaseLocation?>(null);
+
     public async ValueTask InitializeAsync()
     {
-        var options = new ServeOptions { Urls = "http://127.0.0.1:0", DataDirectory = DataDirectory, Scheduler = false };
+        var options = new ServeOptions
+        {
+            Urls = "http://127.0.0.1:0",
+            DataDirectory = DataDirectory,
+            Scheduler = false,
+            Database = await CreateDatabaseAsync(),
+        };
         _app = ServerApp.Build(options, ConfigureServices);
         await ServerApp.PrepareDatabaseAsync(_app, TestContext.Current.CancellationToken);
         await _app.StartAsync(TestContext.Current.CancellationToken);
@@ -37,7 +47,7 @@ public sealed class ImprintServer : IAsyncLifetime
         AdminToken = (await File.ReadAllTextAsync(options.AdminTokenPath, TestContext.Current.CancellationToken)).Trim();
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         if (_app is not null)
         {

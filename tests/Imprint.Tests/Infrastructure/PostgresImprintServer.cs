@@ -1,0 +1,48 @@
+using Imprint.Storage;
+using Npgsql;
+
+namespace Imprint.Tests.Infrastructure;
+
+/// <summary>
+/// `imprint serve` on the real PostgreSQL that .ci/setup.d/10-postgres.sh starts, in a database of its own.
+/// Fails (never skips) when PostgreSQL is not running.
+/// </summary>
+public sealed class PostgresImprintServer : ImprintServer
+{
+    private const string EnvFile = "/tmp/imprint-ci/postgres.env";
+    private string? _database;
+
+    public static string AdminConnectionString()
+    {
+        if (!File.Exists(EnvFile))
+            throw new InvalidOperationException($"PostgreSQL is not running ({EnvFile} is missing): run .ci/setup.d/10-postgres.sh");
+        var line = File.ReadAllLines(EnvFile).Single(l => l.StartsWith("PG_CONN=", StringComparison.Ordinal));
+        return line["PG_CONN=".Length..];
+    }
+
+    protected override async Task<DatabaseLocation?> CreateDatabaseAsync()
+    {
+        var admin = AdminConnectionString();
+        _database = "imprint_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        var builder = new NpgsqlConnectionStringBuilder(admin) { Database = _database };
+        return new DatabaseLocation(DatabaseLocation.Postgres, builder.ConnectionString);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_database is null)
+            return;
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(AdminConnectionString());
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+}
