@@ -42,17 +42,14 @@ internal sealed class VmdkImage : DiskImage
     public static VmdkImage Open(ImageFile file)
     {
         Span<byte> header = stackalloc byte[512];
+        header.Clear();
+        file.ReadUpTo(0, header);
+        if (header.StartsWith("# Disk DescriptorFile"u8))
+            throw new InvalidImageException("vmdk: this is a descriptor file whose data lives in other files; only monolithicSparse and streamOptimized images can be fingerprinted");
         if (file.Length < 512)
-        {
             throw new InvalidImageException($"vmdk: the file ({file.Length} bytes) is shorter than a sparse extent header");
-        }
-        file.ReadExactly(0, header, "vmdk header");
         if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
-        {
-            if (header.StartsWith("# Disk DescriptorFile"u8))
-                throw new InvalidImageException("vmdk: this is a descriptor file whose data lives in other files; only monolithicSparse and streamOptimized images can be fingerprinted");
             throw new InvalidImageException("vmdk: bad magic, this is not a VMDK sparse extent");
-        }
         var gdOffset = BinaryPrimitives.ReadUInt64LittleEndian(header[56..]);
         var descriptorOffset = BinaryPrimitives.ReadUInt64LittleEndian(header[28..]);
         var descriptorSectors = BinaryPrimitives.ReadUInt64LittleEndian(header[36..]);
