@@ -60,7 +60,12 @@ public static class ImageFingerprinter
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new FingerprintResult(null, $"cannot open: {e.Message}");
+            return new FingerprintResult(null, e switch
+            {
+                FileNotFoundException or DirectoryNotFoundException => "cannot open: no such file",
+                UnauthorizedAccessException => "cannot open: permission denied",
+                _ => $"cannot open: {e.Message}",
+            });
         }
         using (handle)
         {

@@ -73,7 +73,7 @@ internal static class Compression
         }
         catch (ZstdException e)
         {
-            throw new InvalidImageException(e.Message.Contains("too small", StringComparison.OrdinalIgnoreCase)
+            throw new InvalidImageException(e.Code == ZstdSharp.Unsafe.ZSTD_ErrorCode.ZSTD_error_dstSize_tooSmall
                 ? $"{what} inflates past its {cluster.Length} bytes"
                 : $"{what} is not valid zstd data");
         }

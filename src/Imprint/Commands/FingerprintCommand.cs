@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Imprint.Core.Digests;
 using Imprint.DiskImages;
@@ -117,7 +118,8 @@ internal static class FingerprintCommand
 
     private static void WriteJson(Stream stdout, string path, FingerprintResult result)
     {
-        using (var writer = new Utf8JsonWriter(stdout))
+        // Paths are printed as they are (not \u-escaped): the output goes to a terminal or a script, never into HTML.
+        using (var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
             writer.WriteString("path", path);
