@@ -16,6 +16,8 @@ internal sealed class ContentHasher : IDisposable
     /// <summary>The leaf of an all-zero full block: a constant, so sparse regions cost no hashing.</summary>
     public static readonly byte[] ZeroLeaf = SHA256.HashData(new byte[BlockSize]);
 
+    private static readonly byte[] ZeroLeaves = MakeZeroLeaves(1024);
+
     private readonly IncrementalHash _root = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly byte[] _ring = new byte[Window * 32];
     private readonly bool[] _ready = new bool[Window];
@@ -32,6 +34,14 @@ internal sealed class ContentHasher : IDisposable
             AppendPrefix(_root, size);
         else
             _spool = new LeafSpool();
+    }
+
+    private static byte[] MakeZeroLeaves(int count)
+    {
+        var leaves = new byte[count * 32];
+        for (var i = 0; i < count; i++)
+            ZeroLeaf.CopyTo(leaves, i * 32);
+        return leaves;
     }
 
     /// <summary>Blocks folded so far.</summary>
@@ -81,6 +91,45 @@ internal sealed class ContentHasher : IDisposable
             }
             if (advanced)
                 Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>
+    /// Hands in <paramref name="count"/> whole zero blocks from <paramref name="index"/> on, which the caller claimed in
+    /// one go: their leaves are the constant, appended in bulk once every earlier leaf is folded.
+    /// </summary>
+    public void AddZeroRun(long index, long count)
+    {
+        lock (_gate)
+        {
+            // The smallest unfinished index never waits, so the earlier leaves always arrive.
+            while (_folded != index && !_cancelled)
+                Monitor.Wait(_gate);
+            if (_cancelled)
+                return;
+            var remaining = count;
+            while (remaining > 0)
+            {
+                var batch = (int)Math.Min(remaining, ZeroLeaves.Length / 32);
+                if (_spool is null)
+                    _root.AppendData(ZeroLeaves.AsSpan(0, batch * 32));
+                else
+                    _spool.Write(ZeroLeaves.AsSpan(0, batch * 32));
+                remaining -= batch;
+            }
+            _folded += count;
+            while (_ready[(int)(_folded % Window)])
+            {
+                var next = (int)(_folded % Window);
+                var folded = _ring.AsSpan(next * 32, 32);
+                if (_spool is null)
+                    _root.AppendData(folded);
+                else
+                    _spool.Write(folded);
+                _ready[next] = false;
+                _folded++;
+            }
+            Monitor.PulseAll(_gate);
         }
     }
 

@@ -256,6 +256,12 @@ internal sealed class FingerprintPipeline : IDisposable
                 }
                 else if (block.Length == ContentHasher.BlockSize)
                 {
+                    var run = ClaimZeroRun(image, index, context);
+                    if (run > 1)
+                    {
+                        _content!.AddZeroRun(index, run);
+                        continue;
+                    }
                     ContentHasher.ZeroLeaf.CopyTo(leaf);
                 }
                 else
@@ -272,6 +278,31 @@ internal sealed class FingerprintPipeline : IDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// After block <paramref name="index"/> turned out to be all zeros from the tables, claims the whole zero blocks
+    /// that follow it in the same zero extents (up to 1 TiB), so that a vast sparse disk costs one claim per run
+    /// instead of one per MiB. Returns how many blocks from <paramref name="index"/> on the caller now owns.
+    /// </summary>
+    private long ClaimZeroRun(DiskImage image, long index, ReadContext context)
+    {
+        const int MaxMaps = 4096;
+        var start = index * ContentHasher.BlockSize;
+        var limit = Math.Min(image.VirtualSize, start + (1L << 40));
+        var end = start;
+        for (var maps = 0; maps < MaxMaps && end < limit; maps++)
+        {
+            var extent = image.Map(end, context);
+            if (extent.Kind != ExtentKind.Zero)
+                break;
+            end = extent.End;
+        }
+        var lastBlock = Math.Min(end, limit) / ContentHasher.BlockSize;
+        if (lastBlock <= index + 1)
+            return 1;
+        // Only if no other worker took the next block meanwhile; otherwise just this one block is ours.
+        return Interlocked.CompareExchange(ref _nextBlock, lastBlock, index + 1) == index + 1 ? lastBlock - index : 1;
     }
 
     private static async Task FillAsync(Stream stream, Chunk chunk, CancellationToken cancellationToken)
