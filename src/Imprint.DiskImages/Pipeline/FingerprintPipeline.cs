@@ -55,6 +55,26 @@ internal sealed class FingerprintPipeline : IDisposable
             return new FingerprintResult(null, e.Message);
         }
 
+        if (image.Format == "raw" && _fileDigester.Count > 0)
+        {
+            // Both sides need every byte: read once and share the chunks, instead of reading twice.
+            long position = 0;
+            async Task ReadNext(Chunk chunk)
+            {
+                while (chunk.Length < ChunkPool.ChunkSize && position < length)
+                {
+                    var read = await RandomAccess.ReadAsync(handle, chunk.Buffer.AsMemory(chunk.Length, (int)Math.Min(ChunkPool.ChunkSize - chunk.Length, length - position)), position, _stop.Token);
+                    if (read == 0)
+                        break;
+                    chunk.Length += read;
+                    position += read;
+                }
+            }
+            var first = await _pool.RentAsync(_stop.Token);
+            await ReadNext(first);
+            return await RunRawSharedAsync(ReadNext, first, length, _fileDigester.Start(_stop.Token).Select(Guard).ToList());
+        }
+
         var tasks = new List<Task>();
         if (_fileDigester.Count > 0)
         {
@@ -75,17 +95,21 @@ internal sealed class FingerprintPipeline : IDisposable
         var format = _options.Format ?? ImageOpener.DetectByMagic(first.Data) ?? "raw";
         var laneTasks = _fileDigester.Start(_stop.Token).Select(Guard).ToList();
         return format == "raw"
-            ? await RunRawStreamAsync(stream, first, laneTasks)
+            ? await RunRawSharedAsync(chunk => FillAsync(stream, chunk, _stop.Token), first, null, laneTasks)
             : await RunSpooledAsync(stream, first, laneTasks);
     }
 
-    private async Task<FingerprintResult> RunRawStreamAsync(Stream stream, Chunk first, List<Task> laneTasks)
+    /// <summary>
+    /// Raw content read once: every chunk feeds the file digests and is cut into blocks for the content workers.
+    /// <paramref name="knownSize"/> is null for a stream, whose size is known only at its end.
+    /// </summary>
+    private async Task<FingerprintResult> RunRawSharedAsync(Func<Chunk, Task> fill, Chunk first, long? knownSize, List<Task> laneTasks)
     {
         using var blocks = new BlockingCollection<(Chunk Chunk, long Index, int Offset, int Length)>();
         var tasks = new List<Task>(laneTasks);
         if (WantsContent)
         {
-            _content = new ContentHasher(null);
+            _content = new ContentHasher(knownSize);
             for (var i = 0; i < Workers; i++)
                 tasks.Add(Guard(Task.Factory.StartNew(() => HashStreamedBlocks(blocks), _stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
         }
@@ -113,7 +137,7 @@ internal sealed class FingerprintPipeline : IDisposable
                     if (length < ChunkPool.ChunkSize)
                         break;
                     chunk = await _pool.RentAsync(_stop.Token);
-                    await FillAsync(stream, chunk, _stop.Token);
+                    await fill(chunk);
                 }
             }
             finally
@@ -124,6 +148,8 @@ internal sealed class FingerprintPipeline : IDisposable
         }));
         tasks.Add(producer);
         await Task.WhenAll(tasks);
+        if (knownSize is { } size && _failure is null && total != size)
+            Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(new InvalidImageException($"the file changed size while being read ({total} of {size} bytes)")), null);
         return Finish("raw", total, total);
     }
 
