@@ -69,8 +69,8 @@ public static class ImageFingerprinter
         }
         using (handle)
         {
-            using var pipeline = new FingerprintPipeline(options, cancellationToken);
-            return await pipeline.RunSeekableAsync(handle, RandomAccess.GetLength(handle));
+            using var pipeline = new FingerprintPipeline(options);
+            return await pipeline.RunSeekableAsync(handle, RandomAccess.GetLength(handle), cancellationToken);
         }
     }
 
@@ -85,8 +85,8 @@ public static class ImageFingerprinter
     {
         ArgumentNullException.ThrowIfNull(stream);
         Validate(options);
-        using var pipeline = new FingerprintPipeline(options, cancellationToken);
-        return await pipeline.RunStreamAsync(stream);
+        using var pipeline = new FingerprintPipeline(options);
+        return await pipeline.RunStreamAsync(stream, cancellationToken);
     }
 
     private static void Validate(FingerprintOptions options)

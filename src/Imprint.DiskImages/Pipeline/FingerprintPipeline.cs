@@ -21,20 +21,27 @@ internal sealed class FingerprintPipeline : IDisposable
     private readonly IReadOnlyList<DigestAlgorithm> _algorithms;
     private readonly FileDigester _fileDigester;
     private readonly ChunkPool _pool = new(ChunksInFlight);
-    private readonly CancellationTokenSource _stop;
-    private readonly CancellationToken _callerToken;
+    private CancellationTokenSource _stop = new();
+    private CancellationToken _callerToken;
     private ContentHasher? _content;
     private ExceptionDispatchInfo? _failure;
     private long _nextBlock;
     private long _reported;
 
-    public FingerprintPipeline(FingerprintOptions options, CancellationToken cancellationToken)
+    public FingerprintPipeline(FingerprintOptions options)
     {
         _options = options;
         _algorithms = options.Algorithms.Distinct().ToList();
         _fileDigester = new FileDigester(_algorithms);
+    }
+
+    /// <summary>Links the run's stop signal to the caller's token: a failure anywhere stops every task, and so does the caller.</summary>
+    private CancellationToken Begin(CancellationToken cancellationToken)
+    {
         _callerToken = cancellationToken;
+        _stop.Dispose();
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        return _stop.Token;
     }
 
     private bool WantsContent => _algorithms.Contains(DigestAlgorithm.DiskSha256);
@@ -42,8 +49,9 @@ internal sealed class FingerprintPipeline : IDisposable
     private static int Workers => Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>Fingerprints a file that supports positional reads.</summary>
-    public async Task<FingerprintResult> RunSeekableAsync(SafeFileHandle handle, long length)
+    public async Task<FingerprintResult> RunSeekableAsync(SafeFileHandle handle, long length, CancellationToken cancellationToken)
     {
+        var stop = Begin(cancellationToken);
         var file = new ImageFile(handle, length);
         DiskImage image;
         try
@@ -59,51 +67,53 @@ internal sealed class FingerprintPipeline : IDisposable
         {
             // Both sides need every byte: read once and share the chunks, instead of reading twice.
             long position = 0;
-            async Task ReadNext(Chunk chunk)
+            async Task ReadNext(Chunk chunk, CancellationToken token)
             {
                 while (chunk.Length < ChunkPool.ChunkSize && position < length)
                 {
-                    var read = await RandomAccess.ReadAsync(handle, chunk.Buffer.AsMemory(chunk.Length, (int)Math.Min(ChunkPool.ChunkSize - chunk.Length, length - position)), position, _stop.Token);
+                    var read = await RandomAccess.ReadAsync(handle, chunk.Buffer.AsMemory(chunk.Length, (int)Math.Min(ChunkPool.ChunkSize - chunk.Length, length - position)), position, token);
                     if (read == 0)
                         break;
                     chunk.Length += read;
                     position += read;
                 }
             }
-            var first = await _pool.RentAsync(_stop.Token);
-            await ReadNext(first);
-            return await RunRawSharedAsync(ReadNext, first, length, _fileDigester.Start(_stop.Token).Select(Guard).ToList());
+            var first = await _pool.RentAsync(stop);
+            await ReadNext(first, stop);
+            return await RunRawSharedAsync(ReadNext, first, length, _fileDigester.Start(stop).Select(Guard).ToList(), stop);
         }
 
         var tasks = new List<Task>();
         if (_fileDigester.Count > 0)
         {
-            tasks.AddRange(_fileDigester.Start(_stop.Token).Select(Guard));
-            tasks.Add(Guard(ProduceFromFileAsync(handle, length)));
+            tasks.AddRange(_fileDigester.Start(stop).Select(Guard));
+            tasks.Add(Guard(ProduceFromFileAsync(handle, length, stop)));
         }
         if (WantsContent)
-            tasks.AddRange(StartContentWorkers(image, reportProgress: _fileDigester.Count == 0));
+            tasks.AddRange(StartContentWorkers(image, reportProgress: _fileDigester.Count == 0, stop));
         await Task.WhenAll(tasks);
         return Finish(image.Format, image.VirtualSize, length);
     }
 
     /// <summary>Fingerprints a stream that cannot seek: raw streams through; other formats are spooled to a temporary file first.</summary>
-    public async Task<FingerprintResult> RunStreamAsync(Stream stream)
+    public async Task<FingerprintResult> RunStreamAsync(Stream stream, CancellationToken cancellationToken)
     {
-        var first = await _pool.RentAsync(_stop.Token);
-        await FillAsync(stream, first, _stop.Token);
+        var stop = Begin(cancellationToken);
+        var first = await _pool.RentAsync(stop);
+        await FillAsync(stream, first, stop);
         var format = _options.Format ?? ImageOpener.DetectByMagic(first.Data) ?? "raw";
-        var laneTasks = _fileDigester.Start(_stop.Token).Select(Guard).ToList();
+        var laneTasks = _fileDigester.Start(stop).Select(Guard).ToList();
         return format == "raw"
-            ? await RunRawSharedAsync(chunk => FillAsync(stream, chunk, _stop.Token), first, null, laneTasks)
-            : await RunSpooledAsync(stream, first, laneTasks);
+            ? await RunRawSharedAsync((chunk, token) => FillAsync(stream, chunk, token), first, null, laneTasks, stop)
+            : await RunSpooledAsync(stream, first, laneTasks, stop);
     }
 
     /// <summary>
     /// Raw content read once: every chunk feeds the file digests and is cut into blocks for the content workers.
     /// <paramref name="knownSize"/> is null for a stream, whose size is known only at its end.
     /// </summary>
-    private async Task<FingerprintResult> RunRawSharedAsync(Func<Chunk, Task> fill, Chunk first, long? knownSize, List<Task> laneTasks)
+    private async Task<FingerprintResult> RunRawSharedAsync(
+        Func<Chunk, CancellationToken, Task> fill, Chunk first, long? knownSize, List<Task> laneTasks, CancellationToken cancellationToken)
     {
         using var blocks = new BlockingCollection<(Chunk Chunk, long Index, int Offset, int Length)>();
         var tasks = new List<Task>(laneTasks);
@@ -111,7 +121,7 @@ internal sealed class FingerprintPipeline : IDisposable
         {
             _content = new ContentHasher(knownSize);
             for (var i = 0; i < Workers; i++)
-                tasks.Add(Guard(Task.Factory.StartNew(() => HashStreamedBlocks(blocks), _stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+                tasks.Add(Guard(Task.Factory.StartNew(() => HashStreamedBlocks(blocks, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
         }
         long total = 0;
         long blockIndex = 0;
@@ -129,15 +139,15 @@ internal sealed class FingerprintPipeline : IDisposable
                     for (var b = 0; b < blockCount; b++)
                     {
                         var offset = b * ContentHasher.BlockSize;
-                        blocks.Add((chunk, blockIndex++, offset, Math.Min(ContentHasher.BlockSize, length - offset)), _stop.Token);
+                        blocks.Add((chunk, blockIndex++, offset, Math.Min(ContentHasher.BlockSize, length - offset)), cancellationToken);
                     }
                     chunk.Release();
                     total += length;
                     Report(total);
                     if (length < ChunkPool.ChunkSize)
                         break;
-                    chunk = await _pool.RentAsync(_stop.Token);
-                    await fill(chunk);
+                    chunk = await _pool.RentAsync(cancellationToken);
+                    await fill(chunk, cancellationToken);
                 }
             }
             finally
@@ -145,7 +155,7 @@ internal sealed class FingerprintPipeline : IDisposable
                 _fileDigester.Complete();
                 blocks.CompleteAdding();
             }
-        }));
+        }, CancellationToken.None)); // Always start: its finally completes the queues the consumers wait on.
         tasks.Add(producer);
         await Task.WhenAll(tasks);
         if (knownSize is { } size && _failure is null && total != size)
@@ -153,10 +163,10 @@ internal sealed class FingerprintPipeline : IDisposable
         return Finish("raw", total, total);
     }
 
-    private void HashStreamedBlocks(BlockingCollection<(Chunk Chunk, long Index, int Offset, int Length)> blocks)
+    private void HashStreamedBlocks(BlockingCollection<(Chunk Chunk, long Index, int Offset, int Length)> blocks, CancellationToken cancellationToken)
     {
         Span<byte> leaf = stackalloc byte[32];
-        foreach (var (chunk, index, offset, length) in blocks.GetConsumingEnumerable(_stop.Token))
+        foreach (var (chunk, index, offset, length) in blocks.GetConsumingEnumerable(cancellationToken))
         {
             try
             {
@@ -170,7 +180,7 @@ internal sealed class FingerprintPipeline : IDisposable
         }
     }
 
-    private async Task<FingerprintResult> RunSpooledAsync(Stream stream, Chunk first, List<Task> laneTasks)
+    private async Task<FingerprintResult> RunSpooledAsync(Stream stream, Chunk first, List<Task> laneTasks, CancellationToken cancellationToken)
     {
         var path = Path.Combine(Path.GetTempPath(), $"imprint-spool-{Guid.NewGuid():N}");
         await using var spool = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 1, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
@@ -183,7 +193,7 @@ internal sealed class FingerprintPipeline : IDisposable
                 while (true)
                 {
                     var length = chunk.Length;
-                    await RandomAccess.WriteAsync(spool.SafeFileHandle, chunk.Buffer.AsMemory(0, length), total, _stop.Token);
+                    await RandomAccess.WriteAsync(spool.SafeFileHandle, chunk.Buffer.AsMemory(0, length), total, cancellationToken);
                     chunk.Retain(1 + _fileDigester.Count);
                     _fileDigester.Post(chunk);
                     chunk.Release();
@@ -191,15 +201,15 @@ internal sealed class FingerprintPipeline : IDisposable
                     Report(total);
                     if (length < ChunkPool.ChunkSize)
                         break;
-                    chunk = await _pool.RentAsync(_stop.Token);
-                    await FillAsync(stream, chunk, _stop.Token);
+                    chunk = await _pool.RentAsync(cancellationToken);
+                    await FillAsync(stream, chunk, cancellationToken);
                 }
             }
             finally
             {
                 _fileDigester.Complete();
             }
-        }));
+        }, CancellationToken.None)); // Always start: its finally completes the queues the consumers wait on.
         await Task.WhenAll(laneTasks.Append(producer));
         if (_failure is not null || _callerToken.IsCancellationRequested)
             return Finish("", 0, 0);
@@ -215,22 +225,22 @@ internal sealed class FingerprintPipeline : IDisposable
             return new FingerprintResult(null, e.Message);
         }
         if (WantsContent)
-            await Task.WhenAll(StartContentWorkers(image, reportProgress: false));
+            await Task.WhenAll(StartContentWorkers(image, reportProgress: false, cancellationToken));
         return Finish(image.Format, image.VirtualSize, total);
     }
 
-    private async Task ProduceFromFileAsync(SafeFileHandle handle, long length)
+    private async Task ProduceFromFileAsync(SafeFileHandle handle, long length, CancellationToken cancellationToken)
     {
         try
         {
             long offset = 0;
             while (offset < length)
             {
-                var chunk = await _pool.RentAsync(_stop.Token);
+                var chunk = await _pool.RentAsync(cancellationToken);
                 var wanted = (int)Math.Min(ChunkPool.ChunkSize, length - offset);
                 while (chunk.Length < wanted)
                 {
-                    var read = await RandomAccess.ReadAsync(handle, chunk.Buffer.AsMemory(chunk.Length, wanted - chunk.Length), offset + chunk.Length, _stop.Token);
+                    var read = await RandomAccess.ReadAsync(handle, chunk.Buffer.AsMemory(chunk.Length, wanted - chunk.Length), offset + chunk.Length, cancellationToken);
                     if (read == 0)
                         throw new InvalidImageException($"the file shrank while being read (at {offset + chunk.Length} of {length} bytes)");
                     chunk.Length += read;
@@ -247,7 +257,7 @@ internal sealed class FingerprintPipeline : IDisposable
         }
     }
 
-    private IEnumerable<Task> StartContentWorkers(DiskImage image, bool reportProgress)
+    private IEnumerable<Task> StartContentWorkers(DiskImage image, bool reportProgress, CancellationToken cancellationToken)
     {
         _content = new ContentHasher(image.VirtualSize);
         var blocks = (image.VirtualSize + ContentHasher.BlockSize - 1) / ContentHasher.BlockSize;
@@ -255,12 +265,12 @@ internal sealed class FingerprintPipeline : IDisposable
         for (var i = 0; i < Workers; i++)
         {
             tasks.Add(Guard(Task.Factory.StartNew(
-                () => HashImageBlocks(image, blocks, reportProgress), _stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+                () => HashImageBlocks(image, blocks, reportProgress, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
         }
         return tasks;
     }
 
-    private void HashImageBlocks(DiskImage image, long blocks, bool reportProgress)
+    private void HashImageBlocks(DiskImage image, long blocks, bool reportProgress, CancellationToken cancellationToken)
     {
         var context = image.CreateContext();
         var buffer = ArrayPool<byte>.Shared.Rent(ContentHasher.BlockSize);
@@ -269,7 +279,7 @@ internal sealed class FingerprintPipeline : IDisposable
         {
             while (true)
             {
-                _stop.Token.ThrowIfCancellationRequested();
+                cancellationToken.ThrowIfCancellationRequested();
                 // Handing out indexes in increasing order is what lets the hasher's window never deadlock.
                 var index = Interlocked.Increment(ref _nextBlock) - 1;
                 if (index >= blocks)
