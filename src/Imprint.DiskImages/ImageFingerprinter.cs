@@ -1,6 +1,7 @@
-using System.Buffers;
-using System.Security.Cryptography;
 using Imprint.Core.Digests;
+using Imprint.DiskImages.Formats;
+using Imprint.DiskImages.Pipeline;
+using Microsoft.Win32.SafeHandles;
 
 namespace Imprint.DiskImages;
 
@@ -38,88 +39,62 @@ public sealed record FingerprintResult(ImageFingerprint? Fingerprint, string? Er
 /// <summary>Computes file digests and the content digest of disk images in one pass.</summary>
 public static class ImageFingerprinter
 {
-    private const int BlockSize = 1 << 20;
+    /// <summary>The container formats <see cref="FingerprintOptions.Format"/> accepts: raw, qcow2, vmdk, vhd, vhdx.</summary>
+    public static IReadOnlyList<string> Formats => ImageOpener.Formats;
 
-    /// <summary>Fingerprints an image file.</summary>
+    /// <summary>
+    /// Fingerprints an image file. An invalid image (corrupt, hostile, with a backing file, encrypted…) or a file that
+    /// cannot be read gives a result with <see cref="FingerprintResult.Error"/> set; exceptions are left for bugs
+    /// and cancellation.
+    /// </summary>
     public static async Task<FingerprintResult> FingerprintFileAsync(string path, FingerprintOptions options, CancellationToken cancellationToken)
     {
-        // Placeholder pipeline (raw only, one core) until the disk-image readers land.
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        return await FingerprintStreamAsync(file, options, cancellationToken);
-    }
-
-    /// <summary>Fingerprints an image read from a stream (an image downloaded from a cloud); the stream need not seek.</summary>
-    public static async Task<FingerprintResult> FingerprintStreamAsync(Stream stream, FingerprintOptions options, CancellationToken cancellationToken)
-    {
-        var fileHashes = options.Algorithms.Where(a => a.IsFileDigest())
-            .Select(a => (Algorithm: a, Hash: IncrementalHash.CreateHash(ToHashName(a)))).ToList();
-        var wantsContent = options.Algorithms.Contains(DigestAlgorithm.DiskSha256);
-        using var leaves = new MemoryStream();
-        var buffer = ArrayPool<byte>.Shared.Rent(BlockSize);
-        long total = 0;
+        ArgumentNullException.ThrowIfNull(path);
+        Validate(options);
+        SafeFileHandle handle;
         try
         {
-            while (true)
-            {
-                var filled = 0;
-                while (filled < BlockSize)
-                {
-                    var read = await stream.ReadAsync(buffer.AsMemory(filled, BlockSize - filled), cancellationToken);
-                    if (read == 0)
-                        break;
-                    filled += read;
-                }
-                if (filled == 0)
-                    break;
-                var block = buffer.AsSpan(0, filled);
-                foreach (var (_, hash) in fileHashes)
-                    hash.AppendData(block);
-                if (wantsContent)
-                    leaves.Write(SHA256.HashData(block));
-                total += filled;
-                options.Progress?.Report(total);
-                if (filled < BlockSize)
-                    break;
-            }
+            if (Directory.Exists(path))
+                return new FingerprintResult(null, "is a directory, not an image file");
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         }
-        finally
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        var digests = new List<Digest>();
-        foreach (var algorithm in options.Algorithms)
-        {
-            if (algorithm == DigestAlgorithm.DiskSha256)
+            return new FingerprintResult(null, e switch
             {
-                digests.Add(Digest.FromBytes(algorithm, ContentDigest(total, leaves.ToArray())));
-                continue;
-            }
-            var hash = fileHashes.First(h => h.Algorithm == algorithm).Hash;
-            digests.Add(Digest.FromBytes(algorithm, hash.GetHashAndReset()));
+                FileNotFoundException or DirectoryNotFoundException => "cannot open: no such file",
+                UnauthorizedAccessException => "cannot open: permission denied",
+                _ => $"cannot open: {e.Message}",
+            });
         }
-        foreach (var (_, hash) in fileHashes)
-            hash.Dispose();
-        return new FingerprintResult(new ImageFingerprint("raw", total, total, digests), null);
+        using (handle)
+        {
+            using var pipeline = new FingerprintPipeline(options);
+            return await pipeline.RunSeekableAsync(handle, RandomAccess.GetLength(handle), cancellationToken);
+        }
     }
 
-    private static byte[] ContentDigest(long virtualSize, byte[] leaves)
+    /// <summary>
+    /// Fingerprints an image read from a stream (an image downloaded from a cloud); the stream need not seek.
+    /// raw images are hashed as they stream by (auto-detection treats a stream without a known magic as raw, so a
+    /// fixed VHD needs <c>Format = "vhd"</c>); qcow2, vmdk, vhd and vhdx need random access, so they are spooled to a
+    /// temporary file (deleted on close) while the file digests are computed, then read from there: memory stays
+    /// bounded, the temporary directory needs room for the image.
+    /// </summary>
+    public static async Task<FingerprintResult> FingerprintStreamAsync(Stream stream, FingerprintOptions options, CancellationToken cancellationToken)
     {
-        using var root = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        root.AppendData("imprint-disk-v1\0"u8);
-        Span<byte> size = stackalloc byte[8];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(size, (ulong)virtualSize);
-        root.AppendData(size);
-        root.AppendData(leaves);
-        return root.GetHashAndReset();
+        ArgumentNullException.ThrowIfNull(stream);
+        Validate(options);
+        using var pipeline = new FingerprintPipeline(options);
+        return await pipeline.RunStreamAsync(stream, cancellationToken);
     }
 
-    private static HashAlgorithmName ToHashName(DigestAlgorithm algorithm) => algorithm switch
+    private static void Validate(FingerprintOptions options)
     {
-        DigestAlgorithm.Md5 => HashAlgorithmName.MD5,
-        DigestAlgorithm.Sha1 => HashAlgorithmName.SHA1,
-        DigestAlgorithm.Sha256 => HashAlgorithmName.SHA256,
-        DigestAlgorithm.Sha512 => HashAlgorithmName.SHA512,
-        _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, null),
-    };
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Algorithms.Count == 0)
+            throw new ArgumentException("at least one digest algorithm is required", nameof(options));
+        if (options.Format is { } format && !ImageOpener.Formats.Contains(format))
+            throw new ArgumentException($"unknown image format '{format}': use {string.Join(", ", ImageOpener.Formats)}", nameof(options));
+    }
 }

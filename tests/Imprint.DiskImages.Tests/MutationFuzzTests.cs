@@ -1,0 +1,125 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using FsCheck;
+using FsCheck.Fluent;
+using Imprint.Core.Digests;
+using Imprint.DiskImages.Tests.Support;
+
+namespace Imprint.DiskImages.Tests;
+
+/// <summary>
+/// Property: whatever bytes of a valid image's headers and tables are mutated, every reader either fingerprints
+/// the result or returns an error, within bounded time and memory; nothing else (no exception, no hang).
+/// IMPRINT_FUZZ_ITERATIONS sets the number of mutants (CI default: 200); IMPRINT_FUZZ_REPORT appends a summary.
+/// </summary>
+public sealed class MutationFuzzTests(QemuImages images)
+{
+    private static readonly string[] Bases =
+    [
+        "qcow2-v2", "qcow2-written", "qcow2-zlib", "qcow2-zstd", "qcow2-extended-l2", "qcow2-512",
+        "vmdk-sparse", "vmdk-stream", "vhd-dynamic", "vhd-fixed", "vhdx-dynamic",
+    ];
+
+    private static readonly ulong[] Interesting =
+    [
+        0, 1, 0x200, 0x1_0000, 0x7fff_ffff, 0xffff_ffff, 0x8000_0000_0000_0000, ulong.MaxValue, 1UL << 40, 1UL << 46, 3UL << 62,
+    ];
+
+    [Fact]
+    public void AnyReader_MutatedHeadersAndTables_SucceedsOrFailsCleanly()
+    {
+        var iterations = int.TryParse(Environment.GetEnvironmentVariable("IMPRINT_FUZZ_ITERATIONS"), out var n) ? n : 200;
+        var originals = Bases.ToDictionary(b => b, b => File.ReadAllBytes(images[b].Path));
+        var outcomes = new ConcurrentDictionary<string, int>();
+        var scratch = Path.Combine(images.Directory, $"fuzz-{Guid.NewGuid():N}.img");
+        var slowest = TimeSpan.Zero;
+        var ran = 0;
+
+        var mutation = Gen.Choose(0, 9).SelectMany(region => Gen.Choose(0, int.MaxValue).SelectMany(position =>
+            Gen.Choose(0, 3).SelectMany(kind => Gen.Choose(0, int.MaxValue).Select(value => new Mutation(region, position, kind, value)))));
+        var mutant = Gen.Elements(Bases).SelectMany(name => Gen.ArrayOf(mutation).Select(m => new Mutant(name, m.Take(12).ToArray())));
+
+        var property = Prop.ForAll(Arb.From(mutant), candidate =>
+        {
+            var bytes = (byte[])originals[candidate.Base].Clone();
+            foreach (var m in candidate.Mutations)
+                m.Apply(bytes);
+            File.WriteAllBytes(scratch, bytes);
+            var allocatedBefore = GC.GetTotalAllocatedBytes();
+            var stopwatch = Stopwatch.StartNew();
+            // Task.Run: no synchronization context to block on.
+            var result = Task.Run(() => ImageFingerprinter.FingerprintFileAsync(scratch, new FingerprintOptions { Algorithms = [DigestAlgorithm.Md5, DigestAlgorithm.DiskSha256] }, CancellationToken.None))
+                .GetAwaiter().GetResult();
+            stopwatch.Stop();
+            // Allocation during the call bounds its peak memory from above (the pools are preallocated per call).
+            var allocated = GC.GetTotalAllocatedBytes() - allocatedBefore;
+            ran++;
+            if (stopwatch.Elapsed > slowest)
+                slowest = stopwatch.Elapsed;
+            var outcome = result.Error is { } error ? Classify(error) : "ok";
+            outcomes.AddOrUpdate($"{candidate.Base}: {outcome}", 1, (_, c) => c + 1);
+            if ((result.Fingerprint is null) == (result.Error is null))
+                throw new InvalidOperationException("exactly one of fingerprint and error must be set");
+            if (result.Error is { } message && (message.Length == 0 || message.Contains('\n', StringComparison.Ordinal)))
+                throw new InvalidOperationException($"the error is not one line: '{message}'");
+            if (stopwatch.Elapsed > TimeSpan.FromSeconds(10))
+                throw new InvalidOperationException($"took {stopwatch.Elapsed}");
+            if (allocated > 128L << 20)
+                throw new InvalidOperationException($"allocated {allocated >> 20} MiB");
+            return true;
+        });
+
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(iterations).WithEndSize(20), property);
+
+        var summary = $"fuzz: {ran} mutants, slowest {slowest.TotalMilliseconds:F0} ms\n"
+            + string.Join("\n", outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"  {o.Value,6}  {o.Key}"));
+        TestContext.Current.TestOutputHelper?.WriteLine(summary);
+        if (Environment.GetEnvironmentVariable("IMPRINT_FUZZ_REPORT") is { Length: > 0 } report)
+            File.AppendAllText(report, summary + "\n");
+        ran.ShouldBeGreaterThanOrEqualTo(iterations);
+    }
+
+    /// <summary>The error without its numbers, so that outcomes group by fault.</summary>
+    private static string Classify(string error) =>
+        System.Text.RegularExpressions.Regex.Replace(error, @"\b(0x[0-9a-f]+|[0-9]+)\b", "N");
+
+    public sealed record Mutant(string Base, Mutation[] Mutations)
+    {
+        public override string ToString() => $"{Base} with {string.Join(", ", Mutations.Select(m => m.ToString()))}";
+    }
+
+    /// <summary>One edit. Regions weight where metadata lives: the first 4 KiB, the first MiB, and the last 2 KiB (footers).</summary>
+    public sealed record Mutation(int Region, int Position, int Kind, int Value)
+    {
+        public void Apply(byte[] bytes)
+        {
+            if (bytes.Length < 16)
+                return;
+            var window = Region switch
+            {
+                < 4 => Math.Min(4096, bytes.Length),
+                < 8 => Math.Min(1 << 20, bytes.Length),
+                _ => Math.Min(2048, bytes.Length),
+            };
+            var offset = Region >= 8 ? bytes.Length - window + (Position % window) : Position % window;
+            switch (Kind)
+            {
+                case 0:
+                    bytes[offset] = (byte)Value;
+                    break;
+                case 1:
+                    bytes[offset] ^= (byte)(1 << (Value & 7));
+                    break;
+                default:
+                    var at = Math.Min(offset & ~7, bytes.Length - 8);
+                    var value = (Value & 1) == 0 ? Interesting[(Value >> 1) % Interesting.Length] : (ulong)Value * 0x9E37_79B9;
+                    if (Kind == 2)
+                        BinaryPrimitives.WriteUInt64BigEndian(bytes.AsSpan(at), value);
+                    else
+                        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at), value);
+                    break;
+            }
+        }
+    }
+}
