@@ -1,4 +1,6 @@
 using System.Security.Claims;
+using System.Text.Encodings.Web;
+using System.Text.Unicode;
 using Imprint.Auth;
 using Imprint.Storage;
 using Microsoft.AspNetCore.Authentication;
@@ -6,6 +8,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc.ApplicationParts;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.WebEncoders;
 
 namespace Imprint.Ui;
 
@@ -64,6 +67,8 @@ internal static class UiRegistration
             o.FormFieldName = "__RequestVerificationToken";
         });
 
+        // Names and digests are shown as typed (é, ✔, —): every character that matters to HTML is still escaped.
+        services.Configure<WebEncoderOptions>(o => o.TextEncoderSettings = new TextEncoderSettings(UnicodeRanges.All));
         services.AddRazorPages(o =>
             {
                 o.RootDirectory = "/Ui";

@@ -45,6 +45,9 @@ internal sealed class IndexModel(ImprintDb db, TimeProvider time, IDataProtectio
             else
                 ModelState.AddModelError("syncMinutes", "Enter a whole number of minutes from 1 to 10080 (7 days).");
         }
+        // The API stops at the first field it cannot read; checked here too, so that one answer lists every fault.
+        if (string.IsNullOrWhiteSpace(name))
+            ModelState.AddModelError("name", "Is required.");
         if (ModelState.ErrorCount == 0)
         {
             var request = new CloudRequest(name, kind, endpoint?.Trim(), Blank(region), isPublic ?? false, Blank(adminContact), Blank(credentials), interval);
