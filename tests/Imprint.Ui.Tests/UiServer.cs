@@ -81,6 +81,21 @@ public sealed partial class UiServer : IAsyncLifetime
         return secret;
     });
 
+    /// <summary>A token of the demo account with <paramref name="role"/>.</summary>
+    internal Task<string> NewTokenAsync(string role) => WithDbAsync(async db =>
+    {
+        var time = TimeProvider.System;
+        var account = await db.Accounts.OrderBy(a => a.CreatedAt).FirstAsync();
+        var secret = TokenAuthenticationHandler.NewSecret();
+        db.Tokens.Add(new ApiToken
+        {
+            Id = Ids.New("tok", time), AccountId = account.Id, Name = $"a {role}", Role = role,
+            SecretHash = TokenAuthenticationHandler.HashSecret(secret), CreatedAt = time.GetUtcNow(),
+        });
+        await db.SaveChangesAsync();
+        return secret;
+    });
+
     /// <summary>An HTTP client with a cookie jar, signed in with <paramref name="token"/> (the admin's by default).</summary>
     public async Task<HttpClient> SignedInClientAsync(string? token = null)
     {
