@@ -94,7 +94,7 @@ internal static class CloudsApi
         return cloud is null ? Problems.NotFound($"no cloud {id}") : TypedResults.Ok(CloudResponse.From(cloud));
     }
 
-    private static async Task<Results<Created<CloudResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+    internal static async Task<Results<Created<CloudResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         ImprintDb db, CloudRequest request, HttpContext http, TimeProvider time, IDataProtectionProvider protection, CancellationToken cancellationToken)
     {
         var check = new Validation();

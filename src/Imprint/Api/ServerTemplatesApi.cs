@@ -253,7 +253,7 @@ internal static class ServerTemplatesApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<Ok<TemplateMciResponse>, ProblemHttpResult>> MakeDefaultAsync(
+    internal static async Task<Results<Ok<TemplateMciResponse>, ProblemHttpResult>> MakeDefaultAsync(
         ImprintDb db, string id, string mciId, HttpContext http, TimeProvider time, CancellationToken cancellationToken)
     {
         var template = await db.ServerTemplates.SingleOrDefaultAsync(t => t.Id == id, cancellationToken);

@@ -67,7 +67,7 @@ internal static class ServersApi
         return server is null ? Problems.NotFound($"no server {id}") : TypedResults.Ok(ToResponse(server));
     }
 
-    private static async Task<Results<Created<ServerResponse>, ValidationProblem, ProblemHttpResult>> LaunchAsync(
+    internal static async Task<Results<Created<ServerResponse>, ValidationProblem, ProblemHttpResult>> LaunchAsync(
         ImprintDb db, ServerRequest request, HttpContext http, TimeProvider time, CancellationToken cancellationToken)
     {
         var check = new Validation();

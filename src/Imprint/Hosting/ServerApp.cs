@@ -7,6 +7,7 @@ using Imprint.Rematch;
 using Imprint.Storage;
 using Imprint.Storage.Postgres;
 using Imprint.Storage.Sqlite;
+using Imprint.Ui;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 
@@ -69,11 +70,13 @@ internal static class ServerApp
         services.AddAuthentication(TokenAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
         services.AddAuthorization(Policies.Add);
+        services.AddImprintUi();
         configureServices?.Invoke(services);
 
         var app = builder.Build();
         app.UseMiddleware<ProblemMiddleware>();
         app.UseStatusCodePages();
+        app.UseImprintUi();
         app.UseAuthentication();
         app.UseAuthorization();
         app.Use(async (context, next) =>
@@ -91,6 +94,7 @@ internal static class ServerApp
         app.MapServerTemplatesApi();
         app.MapServersApi();
         app.MapAuditApi();
+        app.MapImprintUi();
         return app;
     }
 
