@@ -53,7 +53,7 @@ public class MatcherBenchmarks
                 // Clouds report what they know: Glance-like clouds md5 + sha512, folders everything.
                 var reported = c % 2 == 0 ? digests[build] : [digests[build][0], digests[build][2]];
                 images[i] = new MatchImage($"img-{c}-{i}", $"build-{build}", "active", i % 5 == 0 ? "public" : "private",
-                    DateTimeOffset.UnixEpoch.AddMinutes(i), reported);
+                    DateTimeOffset.UnixEpoch.AddMinutes(i), [.. reported]);
             }
             _inventories[c] = new MatchInventory(new MatchCloud($"cloud-{c}", $"cloud-{c}", "folder", false, null), images);
         }
@@ -76,7 +76,7 @@ public class MatcherBenchmarks
                     continue;
                 foreach (var image in inventory.Images)
                 {
-                    if (image.IsActive && matcher.Fingerprint.CompareWith(image.Digests) is FingerprintComparison.SameFile or FingerprintComparison.SameContent)
+                    if (image.IsActive && matcher.Fingerprint.CompareWith(image.Digests.AsSpan()) is FingerprintComparison.SameFile or FingerprintComparison.SameContent)
                         found++;
                 }
             }

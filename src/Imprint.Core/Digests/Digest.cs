@@ -1,33 +1,45 @@
 using System.Buffers.Binary;
-using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Imprint.Core.Digests;
 
 /// <summary>
 /// One digest, <c>algorithm:hex</c>, e.g. <c>sha256:9f86d0…</c> or <c>disk-sha256:…</c>. Immutable; compares by
-/// algorithm and value. The hex is kept in lowercase so that equal digests have equal text.
+/// algorithm and value. Written with lowercase hex, so that equal digests have equal text.
 /// </summary>
 public readonly struct Digest : IEquatable<Digest>, IComparable<Digest>
 {
-    // The first 8 bytes of the digest, kept beside the text so that hashing and most inequality
-    // checks cost one integer compare: the matcher joins millions of digests.
-    private readonly ulong _prefix;
+    private const int MaxBytes = 64;
 
-    private Digest(DigestAlgorithm algorithm, string hex, ulong prefix)
+    // The value lives inside the struct (unused bytes zero): the matcher compares millions of digests, and a value
+    // behind a reference would cost a cache miss per comparison.
+    private readonly DigestValue _value;
+
+    [InlineArray(MaxBytes)]
+    private struct DigestValue
+    {
+        private byte _first;
+    }
+
+    private Digest(DigestAlgorithm algorithm, ReadOnlySpan<byte> value)
     {
         Algorithm = algorithm;
-        Hex = hex;
-        _prefix = prefix;
+        value.CopyTo(_value);
     }
 
     /// <summary>The algorithm.</summary>
     public DigestAlgorithm Algorithm { get; }
 
-    /// <summary>The first 8 bytes of the value: a hash key that needs no string work.</summary>
-    internal ulong Prefix => _prefix;
+    /// <summary>The digest's bytes.</summary>
+    public byte[] ToArray() => ((ReadOnlySpan<byte>)_value)[..Length].ToArray();
 
     /// <summary>The digest value as lowercase hex.</summary>
-    public string Hex { get; }
+    public string Hex => Convert.ToHexStringLower(((ReadOnlySpan<byte>)_value)[..Length]);
+
+    private int Length => Algorithm == 0 ? 0 : Algorithm.ByteLength();
+
+    /// <summary>The first 8 bytes of the value: a hash key that needs no other work.</summary>
+    internal ulong Prefix => BinaryPrimitives.ReadUInt64BigEndian(_value);
 
     /// <summary>True for file digests (md5, sha1, sha256, sha512); false for <c>disk-sha256</c>.</summary>
     public bool IsFileDigest => Algorithm.IsFileDigest();
@@ -52,7 +64,9 @@ public readonly struct Digest : IEquatable<Digest>, IComparable<Digest>
             if (!char.IsAsciiHexDigit(c))
                 return ParseResult<Digest>.Fail($"'{c}' is not a hex digit in the {algorithm.Name()} digest");
         }
-        return ParseResult<Digest>.Ok(FromValidHex(algorithm, hex));
+        Span<byte> bytes = stackalloc byte[MaxBytes];
+        Convert.FromHexString(hex, bytes, out _, out var written);
+        return ParseResult<Digest>.Ok(new Digest(algorithm, bytes[..written]));
     }
 
     /// <summary>A digest from its raw bytes.</summary>
@@ -60,37 +74,30 @@ public readonly struct Digest : IEquatable<Digest>, IComparable<Digest>
     {
         if (value.Length != algorithm.ByteLength())
             throw new ArgumentException($"a {algorithm.Name()} digest has {algorithm.ByteLength()} bytes, not {value.Length}", nameof(value));
-        return new Digest(algorithm, Convert.ToHexStringLower(value), BinaryPrimitives.ReadUInt64BigEndian(value));
-    }
-
-    private static Digest FromValidHex(DigestAlgorithm algorithm, ReadOnlySpan<char> hex)
-    {
-        var lower = hex.ToString().ToLowerInvariant();
-        var prefix = ulong.Parse(lower.AsSpan(0, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-        return new Digest(algorithm, lower, prefix);
+        return new Digest(algorithm, value);
     }
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
     /// <inheritdoc />
     public bool Equals(Digest other) =>
-        _prefix == other._prefix && Algorithm == other.Algorithm && string.Equals(Hex, other.Hex, StringComparison.Ordinal);
+        Algorithm == other.Algorithm && ((ReadOnlySpan<byte>)_value).SequenceEqual(other._value);
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => obj is Digest other && Equals(other);
 
     /// <inheritdoc />
-    public override int GetHashCode() => (int)_prefix ^ (int)(_prefix >> 32) ^ ((int)Algorithm << 24);
+    public override int GetHashCode() => (int)Prefix ^ (int)(Prefix >> 32) ^ ((int)Algorithm << 24);
 
     /// <inheritdoc />
     public int CompareTo(Digest other)
     {
         var byAlgorithm = Algorithm.CompareTo(other.Algorithm);
-        return byAlgorithm != 0 ? byAlgorithm : string.CompareOrdinal(Hex, other.Hex);
+        return byAlgorithm != 0 ? byAlgorithm : ((ReadOnlySpan<byte>)_value).SequenceCompareTo(other._value);
     }
 
     /// <summary><c>algorithm:hex</c>.</summary>
-    public override string ToString() => Hex is null ? "" : $"{Algorithm.Name()}:{Hex}";
+    public override string ToString() => Algorithm == 0 ? "" : $"{Algorithm.Name()}:{Hex}";
 
     /// <summary>Equality.</summary>
     public static bool operator ==(Digest left, Digest right) => left.Equals(right);

@@ -67,19 +67,17 @@ public sealed class Fingerprint
     /// agree on every algorithm both know (at least one); else the same content when <c>disk-sha256</c> agrees. Any
     /// disagreement beside an agreement is a contradiction, whatever the algorithms.
     /// </summary>
-    public FingerprintComparison CompareWith(IReadOnlyList<Digest> imageDigests)
+    public FingerprintComparison CompareWith(ReadOnlySpan<Digest> imageDigests)
     {
         int fileAgree = 0, fileDisagree = 0;
         bool? contentAgrees = null;
-        // Indexed loops: enumerating an IReadOnlyList through its interface allocates, and this runs per (image, matcher) hit.
-        foreach (var mine in _digests)
+        foreach (ref readonly var mine in _digests.AsSpan())
         {
-            for (var t = 0; t < imageDigests.Count; t++)
+            foreach (ref readonly var theirs in imageDigests)
             {
-                var theirs = imageDigests[t];
                 if (theirs.Algorithm != mine.Algorithm)
                     continue;
-                var equal = theirs == mine;
+                var equal = theirs.Equals(mine);
                 if (mine.IsFileDigest)
                 {
                     if (equal)

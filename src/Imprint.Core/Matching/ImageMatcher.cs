@@ -101,8 +101,8 @@ public sealed class ImageMatcher
                 if (!image.IsActive)
                     continue;
                 stamp++;
-                var imageDigests = image.Digests;
-                for (var d = 0; d < imageDigests.Count; d++)
+                var imageDigests = image.Digests.AsSpan();
+                for (var d = 0; d < imageDigests.Length; d++)
                 {
                     if (!byDigest.TryGetValue(imageDigests[d].Prefix, out var link))
                         continue;
@@ -112,7 +112,7 @@ public sealed class ImageMatcher
                         if (comparedAt[m] == stamp || !string.Equals(matcherArray[m].CloudKind, kind, StringComparison.Ordinal))
                             continue;
                         comparedAt[m] = stamp;
-                        var evidence = matcherArray[m].Fingerprint.CompareWith(image.Digests) switch
+                        var evidence = matcherArray[m].Fingerprint.CompareWith(imageDigests) switch
                         {
                             FingerprintComparison.SameFile => MatchEvidence.SameFile,
                             FingerprintComparison.SameContent => MatchEvidence.SameContent,

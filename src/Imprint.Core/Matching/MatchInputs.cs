@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Imprint.Core.Digests;
 
 namespace Imprint.Core.Matching;
@@ -22,7 +23,7 @@ public sealed record MatchImage(
     string Status,
     string Visibility,
     DateTimeOffset? CreatedAt,
-    IReadOnlyList<Digest> Digests)
+    ImmutableArray<Digest> Digests)
 {
     /// <summary>Only active images can be launched, so only they match.</summary>
     public bool IsActive => string.Equals(Status, "active", StringComparison.OrdinalIgnoreCase);

@@ -27,10 +27,10 @@ internal static class InventoryMapping
     public static string FormatDigests(IEnumerable<Digest> digests) => string.Join(' ', digests);
 
     public static MatchImage ToMatchImage(Image image) =>
-        new(image.Uid, image.Name, image.Status, image.Visibility, image.CreatedAt, ParseDigests(image.Digests));
+        new(image.Uid, image.Name, image.Status, image.Visibility, image.CreatedAt, [.. ParseDigests(image.Digests)]);
 
     public static MatchImage ToMatchImage(InventoryImage image) =>
-        new(image.Uid, image.Name, image.Status, image.Visibility, image.CreatedAt, image.Digests);
+        new(image.Uid, image.Name, image.Status, image.Visibility, image.CreatedAt, [.. image.Digests]);
 
     public static InventoryImage ToInventoryImage(Image image) =>
         new(image.Uid, image.Name, image.Status, image.Visibility, image.DiskFormat, image.Size, image.VirtualSize,

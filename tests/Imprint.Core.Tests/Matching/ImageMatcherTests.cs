@@ -17,7 +17,7 @@ public sealed class ImageMatcherTests
 
     private static MatchImage Image(string uid, IReadOnlyList<Digest> digests, string? name = null, string visibility = "private",
         DateTimeOffset? createdAt = null, string status = "active") =>
-        new(uid, name ?? uid, status, visibility, createdAt ?? T0, digests);
+        new(uid, name ?? uid, status, visibility, createdAt ?? T0, [.. digests]);
 
     private static MatchCloud Cloud(string id, string kind = "folder", string? error = null) =>
         new(id, id + "-name", kind, false, "ops@example.com", error);
