@@ -54,6 +54,7 @@ internal static class ServeCommand
 
         var url = app.Urls.FirstOrDefault() ?? options.Urls;
         Console.WriteLine($"Imprint is running at {url}  (data: {options.DataDirectory}; Ctrl+C stops it)");
+        Console.WriteLine($"  web UI: {url}/ui/  (sign in with the admin token)");
         if (File.Exists(options.AdminTokenPath))
         {
             var token = (await File.ReadAllTextAsync(options.AdminTokenPath, cancellationToken)).Trim();
