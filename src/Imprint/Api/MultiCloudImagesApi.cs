@@ -442,10 +442,11 @@ internal static class ImageMaps
         var ids = mcis.Select(m => m.Id).ToList();
         var clouds = await MultiCloudImagesApi.TouchedCloudsAsync(db, ids, cancellationToken);
         var cloudIds = clouds.Select(c => c.Id).ToList();
-        var records = await db.Matches.AsNoTracking().Where(r => ids.Contains(r.MciId)).ToListAsync(cancellationToken);
-        var matchers = await db.Matchers.AsNoTracking().Where(m => ids.Contains(m.MciId)).ToListAsync(cancellationToken);
-        var chosen = records.Where(r => r.ImageUid != null).Select(r => new { r.CloudId, r.ImageUid }).ToList();
-        var chosenUids = chosen.Select(c => c.ImageUid).Distinct().ToList();
+        var records = (await db.Matches.AsNoTracking().Where(r => ids.Contains(r.MciId)).ToListAsync(cancellationToken))
+            .ToDictionary(r => (r.MciId, r.CloudId));
+        var matchers = (await db.Matchers.AsNoTracking().Where(m => ids.Contains(m.MciId)).ToListAsync(cancellationToken))
+            .ToDictionary(m => (m.MciId, m.CloudKind));
+        var chosenUids = records.Values.Where(r => r.ImageUid != null).Select(r => r.ImageUid).Distinct().ToList();
         var images = await db.Images.AsNoTracking()
             .Where(i => cloudIds.Contains(i.CloudId) && chosenUids.Contains(i.Uid))
             .Select(i => new { i.CloudId, i.Uid, i.Href, i.ConsoleUrl })
@@ -458,8 +459,8 @@ internal static class ImageMaps
             var entries = new List<ImageMapEntry>();
             foreach (var cloud in clouds)
             {
-                var record = records.SingleOrDefault(r => r.MciId == mci.Id && r.CloudId == cloud.Id);
-                var matcher = matchers.SingleOrDefault(m => m.MciId == mci.Id && m.CloudKind == cloud.Kind);
+                var record = records.GetValueOrDefault((mci.Id, cloud.Id));
+                var matcher = matchers.GetValueOrDefault((mci.Id, cloud.Kind));
                 if (record is null)
                 {
                     if (matcher is null)
