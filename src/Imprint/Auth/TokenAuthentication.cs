@@ -78,6 +78,8 @@ internal static class CallerExtensions
         user.FindFirstValue(TokenAuthenticationHandler.AccountClaim) ?? throw new InvalidOperationException("caller has no account");
 
     public static string? TokenId(this ClaimsPrincipal user) => user.FindFirstValue(TokenAuthenticationHandler.TokenClaim);
+
+    public static bool IsInstallationAdmin(this ClaimsPrincipal user) => user.HasClaim(TokenAuthenticationHandler.InstallationAdminClaim, "true");
 }
 
 /// <summary>Authorization policies by role (API.md).</summary>
@@ -89,6 +91,7 @@ internal static class Policies
     public const string Launch = "launch";
     public const string Publish = "publish";
     public const string Admin = "admin";
+    public const string InstallationAdmin = "installation-admin";
 
     public static void Add(Microsoft.AspNetCore.Authorization.AuthorizationOptions options)
     {
@@ -98,5 +101,6 @@ internal static class Policies
         options.AddPolicy(Launch, p => p.RequireRole("designer", "cloud-admin", "publisher", "admin"));
         options.AddPolicy(Publish, p => p.RequireRole("publisher", "admin"));
         options.AddPolicy(Admin, p => p.RequireRole("admin"));
+        options.AddPolicy(InstallationAdmin, p => p.RequireRole("admin").RequireClaim(TokenAuthenticationHandler.InstallationAdminClaim, "true"));
     }
 }

@@ -1,8 +1,10 @@
 using System.Text.Json.Serialization;
+using Imprint.Accounts;
 using Imprint.Api;
 using Imprint.Auth;
 using Imprint.Clouds;
 using Imprint.Clouds.Folder;
+using Imprint.Marketplace;
 using Imprint.Rematch;
 using Imprint.Storage;
 using Imprint.Storage.Postgres;
@@ -94,6 +96,8 @@ internal static class ServerApp
         app.MapServerTemplatesApi();
         app.MapServersApi();
         app.MapAuditApi();
+        app.MapAccountsApi();
+        app.MapMarketplaceApi();
         app.MapImprintUi();
         return app;
     }
