@@ -69,6 +69,7 @@ internal static class ServerApp
             services.AddHostedService(sp => sp.GetRequiredService<RematchScheduler>());
         }
 
+        services.AddSingleton<TokenAttemptLimiter>();
         services.AddAuthentication(TokenAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
         services.AddAuthorization(Policies.Add);
