@@ -140,6 +140,10 @@ public sealed class AccountsTests(ImprintServer server) : IClassFixture<ImprintS
             .Single(t => t!["role"]!.ToString() == "designer")!["id"]!.ToString();
         var before = TimeProvider.System.GetUtcNow().AddSeconds(-5);
 
+        var folder = TestImages.NewFolder();
+        TestImages.Write(folder, "r.raw", seed: 12);
+        using (var clouds = account.As("cloud-admin"))
+            await clouds.RematchAsync(await clouds.CreateFolderCloudAsync(folder));
         var mci = await designer.CreateMciAsync("audited");
         (await designer.PatchAsync($"/api/multi-cloud-images/{mci}", new { name = "audited-2" })).ShouldHaveStatus(200);
 
@@ -155,6 +159,7 @@ public sealed class AccountsTests(ImprintServer server) : IClassFixture<ImprintS
         var next = page["next"];
         var rest = (await admin.GetAsync($"/api/audit?limit=500&cursor={next}")).ShouldHaveStatus(200).Body["items"]!.AsArray();
         rest.ShouldContain(e => e!["action"]!.ToString() == "token.create");
+        rest.ShouldContain(e => e!["action"]!.ToString() == "cloud.rematch" && e["details"]!.ToString().Contains("\"Status\":\"ok\""));
         rest.ShouldNotContain(e => e!["resourceId"]!.ToString() == mci);
     }
 }
