@@ -25,6 +25,8 @@ public sealed class ImprintDb(DbContextOptions<ImprintDb> options) : DbContext(o
     public DbSet<MatchRecord> Matches => Set<MatchRecord>();
     public DbSet<Server> Servers => Set<Server>();
     public DbSet<AuditEntry> Audit => Set<AuditEntry>();
+    /// <summary>The Marketplace: deliberately not filtered by account, every account lists and imports publications.</summary>
+    public DbSet<Publication> Publications => Set<Publication>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -112,6 +114,12 @@ public sealed class ImprintDb(DbContextOptions<ImprintDb> options) : DbContext(o
             e.HasKey(x => x.Id);
             e.HasIndex(x => new { x.AccountId, x.Id });
             e.HasQueryFilter(x => AccountScope == null || x.AccountId == AccountScope);
+        });
+        modelBuilder.Entity<Publication>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.Lineage, x.Revision });
+            e.HasIndex(x => x.AccountId);
         });
     }
 }

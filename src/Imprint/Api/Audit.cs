@@ -12,9 +12,13 @@ internal sealed record AuditResponse(long Id, string? TokenId, string Action, st
 internal static class Audit
 {
     public static void Record(ImprintDb db, HttpContext http, string action, string resourceId, object? details, DateTimeOffset at) =>
+        Record(db, http, http.User.AccountId(), action, resourceId, details, at);
+
+    /// <summary>Records a change in <paramref name="accountId"/>'s log: the installation admin acts in other accounts.</summary>
+    public static void Record(ImprintDb db, HttpContext http, string accountId, string action, string resourceId, object? details, DateTimeOffset at) =>
         db.Audit.Add(new AuditEntry
         {
-            AccountId = http.User.AccountId(),
+            AccountId = accountId,
             TokenId = http.User.TokenId(),
             Action = action,
             ResourceId = resourceId,

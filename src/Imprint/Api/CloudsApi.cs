@@ -207,7 +207,24 @@ internal static class CloudsApi
         if (!await db.Clouds.AnyAsync(c => c.Id == id, cancellationToken))
             return Problems.NotFound($"no cloud {id}");
         var report = await rematch.RematchCloudAsync(http.User.AccountId(), id, cancellationToken);
-        return report is null ? Problems.NotFound($"no cloud {id}") : TypedResults.Ok(report);
+        if (report is null)
+            return Problems.NotFound($"no cloud {id}");
+        await RecordRematchAsync(db, http, report, cancellationToken);
+        return TypedResults.Ok(report);
+    }
+
+    /// <summary>A rematch changes generated settings: the audit says who asked and what it changed, in numbers.</summary>
+    internal static async Task RecordRematchAsync(ImprintDb db, HttpContext http, RematchReport report, CancellationToken cancellationToken)
+    {
+        Audit.Record(db, http, "cloud.rematch", report.CloudId, new
+        {
+            report.Status,
+            settingsCreated = report.Settings.Created.Count,
+            settingsUpdated = report.Settings.Updated.Count,
+            settingsDestroyed = report.Settings.Destroyed.Count,
+            matchesChanged = report.Matches.Changed.Count,
+        }, report.FinishedAt);
+        await db.SaveChangesAsync(cancellationToken);
     }
 
     private static async Task<Results<Ok<Page<ImageResponse>>, ValidationProblem, ProblemHttpResult>> ImagesAsync(

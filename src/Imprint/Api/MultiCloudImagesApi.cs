@@ -390,7 +390,7 @@ internal static class MultiCloudImagesApi
         if (matcher is null)
             return Problems.NotFound($"no matcher {mid} in MultiCloud Image {id}");
         var clouds = await db.Clouds.Where(c => c.Kind == matcher.CloudKind).Select(c => c.Id).ToListAsync(cancellationToken);
-        return TypedResults.Ok(await RematchAllAsync(rematch, http.User.AccountId(), clouds, cancellationToken));
+        return TypedResults.Ok(await RematchAllAsync(db, http, rematch, clouds, cancellationToken));
     }
 
     private static async Task<Results<Ok<List<RematchReport>>, ProblemHttpResult>> RematchAsync(
@@ -399,16 +399,19 @@ internal static class MultiCloudImagesApi
         if (!await db.MultiCloudImages.AnyAsync(m => m.Id == id, cancellationToken))
             return Problems.NotFound($"no MultiCloud Image {id}");
         var clouds = await TouchedCloudsAsync(db, [id], cancellationToken);
-        return TypedResults.Ok(await RematchAllAsync(rematch, http.User.AccountId(), clouds.Select(c => c.Id), cancellationToken));
+        return TypedResults.Ok(await RematchAllAsync(db, http, rematch, clouds.Select(c => c.Id), cancellationToken));
     }
 
-    internal static async Task<List<RematchReport>> RematchAllAsync(RematchService rematch, string accountId, IEnumerable<string> cloudIds, CancellationToken cancellationToken)
+    internal static async Task<List<RematchReport>> RematchAllAsync(ImprintDb db, HttpContext http, RematchService rematch, IEnumerable<string> cloudIds, CancellationToken cancellationToken)
     {
         var reports = new List<RematchReport>();
         foreach (var cloudId in cloudIds)
         {
-            if (await rematch.RematchCloudAsync(accountId, cloudId, cancellationToken) is { } report)
+            if (await rematch.RematchCloudAsync(http.User.AccountId(), cloudId, cancellationToken) is { } report)
+            {
                 reports.Add(report);
+                await CloudsApi.RecordRematchAsync(db, http, report, cancellationToken);
+            }
         }
         return reports;
     }

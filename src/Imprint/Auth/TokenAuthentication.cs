@@ -15,6 +15,7 @@ internal sealed class TokenAuthenticationHandler(
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     IDbContextFactory<ImprintDb> dbFactory,
+    TokenAttemptLimiter limiter,
     TimeProvider time)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
@@ -22,15 +23,47 @@ internal sealed class TokenAuthenticationHandler(
     public const string AccountClaim = "imprint:account";
     public const string TokenClaim = "imprint:token";
     public const string InstallationAdminClaim = "imprint:installation-admin";
+    private const string RateLimitedItem = "imprint:token-attempts-exceeded";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
         if (string.IsNullOrEmpty(header))
             return AuthenticateResult.NoResult();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            return AuthenticateResult.Fail("the Authorization header must be 'Bearer <token>'");
-        return await AuthenticateSecretAsync(header["Bearer ".Length..].Trim());
+        var client = TokenAttemptLimiter.ClientOf(Context);
+        if (limiter.IsBlocked(client))
+        {
+            Context.Items[RateLimitedItem] = true;
+            return AuthenticateResult.Fail("too many failed token attempts from this client");
+        }
+        var result = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? await AuthenticateSecretAsync(header["Bearer ".Length..].Trim())
+            : AuthenticateResult.Fail("the Authorization header must be 'Bearer <token>'");
+        if (!result.Succeeded)
+            limiter.RecordFailure(client);
+        return result;
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (!Context.Items.ContainsKey(RateLimitedItem))
+        {
+            await base.HandleChallengeAsync(properties);
+            return;
+        }
+        Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        Response.Headers.RetryAfter = ((int)TokenAttemptLimiter.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await Context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = "Too many requests",
+                Type = Api.Problems.TypeFor(429),
+                Detail = "Too many failed token attempts from this client: wait a minute before trying again.",
+            },
+        });
     }
 
     /// <summary>Authenticates a token secret (also used by the UI's session sign-in).</summary>
@@ -78,6 +111,8 @@ internal static class CallerExtensions
         user.FindFirstValue(TokenAuthenticationHandler.AccountClaim) ?? throw new InvalidOperationException("caller has no account");
 
     public static string? TokenId(this ClaimsPrincipal user) => user.FindFirstValue(TokenAuthenticationHandler.TokenClaim);
+
+    public static bool IsInstallationAdmin(this ClaimsPrincipal user) => user.HasClaim(TokenAuthenticationHandler.InstallationAdminClaim, "true");
 }
 
 /// <summary>Authorization policies by role (API.md).</summary>
@@ -89,6 +124,7 @@ internal static class Policies
     public const string Launch = "launch";
     public const string Publish = "publish";
     public const string Admin = "admin";
+    public const string InstallationAdmin = "installation-admin";
 
     public static void Add(Microsoft.AspNetCore.Authorization.AuthorizationOptions options)
     {
@@ -98,5 +134,6 @@ internal static class Policies
         options.AddPolicy(Launch, p => p.RequireRole("designer", "cloud-admin", "publisher", "admin"));
         options.AddPolicy(Publish, p => p.RequireRole("publisher", "admin"));
         options.AddPolicy(Admin, p => p.RequireRole("admin"));
+        options.AddPolicy(InstallationAdmin, p => p.RequireRole("admin").RequireClaim(TokenAuthenticationHandler.InstallationAdminClaim, "true"));
     }
 }

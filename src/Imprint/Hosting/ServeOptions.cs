@@ -23,6 +23,9 @@ internal sealed record ServeOptions
     /// <summary>Run the scheduled rematch (tests that drive rematch by hand turn it off).</summary>
     public bool Scheduler { get; init; } = true;
 
+    /// <summary>Failed token attempts a client IP may make per minute before it is answered 429 (default 20).</summary>
+    public int FailedTokenAttemptsPerMinute { get; init; } = 20;
+
     public DatabaseLocation EffectiveDatabase =>
         Database ?? new DatabaseLocation(DatabaseLocation.Sqlite, Path.Combine(DataDirectory, "imprint.db"));
 

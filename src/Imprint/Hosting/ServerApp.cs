@@ -1,8 +1,10 @@
 using System.Text.Json.Serialization;
+using Imprint.Accounts;
 using Imprint.Api;
 using Imprint.Auth;
 using Imprint.Clouds;
 using Imprint.Clouds.Folder;
+using Imprint.Marketplace;
 using Imprint.Rematch;
 using Imprint.Storage;
 using Imprint.Storage.Postgres;
@@ -67,6 +69,7 @@ internal static class ServerApp
             services.AddHostedService(sp => sp.GetRequiredService<RematchScheduler>());
         }
 
+        services.AddSingleton<TokenAttemptLimiter>();
         services.AddAuthentication(TokenAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
         services.AddAuthorization(Policies.Add);
@@ -94,6 +97,8 @@ internal static class ServerApp
         app.MapServerTemplatesApi();
         app.MapServersApi();
         app.MapAuditApi();
+        app.MapAccountsApi();
+        app.MapMarketplaceApi();
         app.MapImprintUi();
         return app;
     }

@@ -27,6 +27,9 @@ public class ImprintServer : IAsyncLifetime
     /// <summary>Lets a test class replace services (e.g. the TimeProvider) before the server starts.</summary>
     internal Action<IServiceCollection>? ConfigureServices { get; init; }
 
+    /// <summary>Lets a test class change the serve options (e.g. a low rate limit) before the server starts.</summary>
+    internal Func<ServeOptions, ServeOptions>? ConfigureOptions { get; init; }
+
     /// <summary>The database to serve from; null for SQLite in the data dir.</summary>
     protected virtual Task<DatabaseLocation?> CreateDatabaseAsync() => Task.FromResult<DatabaseLocation?>(null);
 
@@ -39,6 +42,7 @@ public class ImprintServer : IAsyncLifetime
             Scheduler = false,
             Database = await CreateDatabaseAsync(),
         };
+        options = ConfigureOptions?.Invoke(options) ?? options;
         _app = ServerApp.Build(options, ConfigureServices);
         await ServerApp.PrepareDatabaseAsync(_app, TestContext.Current.CancellationToken);
         await _app.StartAsync(TestContext.Current.CancellationToken);

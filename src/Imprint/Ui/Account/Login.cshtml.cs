@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Imprint.Ui.Account;
 
 /// <summary>Sign-in with an API token: the token's account and role become the session's.</summary>
-internal sealed class LoginModel(IDbContextFactory<ImprintDb> dbFactory, TimeProvider time) : PageModel
+internal sealed class LoginModel(IDbContextFactory<ImprintDb> dbFactory, TokenAttemptLimiter limiter, TimeProvider time) : PageModel
 {
     public string? Error { get; private set; }
 
@@ -24,9 +24,18 @@ internal sealed class LoginModel(IDbContextFactory<ImprintDb> dbFactory, TimePro
             Error = "Enter your API token.";
             return Page();
         }
+        // The sign-in form is a token attempt like a Bearer header: the same per-client limit applies.
+        var client = TokenAttemptLimiter.ClientOf(HttpContext);
+        if (limiter.IsBlocked(client))
+        {
+            Error = "Too many failed sign-in attempts from here: wait a minute before trying again.";
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            return Page();
+        }
         var principal = await TokenAuthenticationHandler.FindPrincipalAsync(dbFactory, time, secret, cancellationToken);
         if (principal is null)
         {
+            limiter.RecordFailure(client);
             Error = "This token is unknown, revoked or expired.";
             Response.StatusCode = StatusCodes.Status200OK;
             return Page();

@@ -1,5 +1,4 @@
 using Imprint.Api;
-using Imprint.Auth;
 using Imprint.Core.Catalog;
 using Imprint.Rematch;
 using Imprint.Storage;
@@ -29,7 +28,7 @@ internal sealed class ImageMapModel(ImprintDb db, RematchService rematch, IAutho
         if (!await db.MultiCloudImages.AnyAsync(m => m.Id == id, cancellationToken))
             return NotFound();
         var clouds = await MultiCloudImagesApi.TouchedCloudsAsync(db, [id], cancellationToken);
-        Reports = await MultiCloudImagesApi.RematchAllAsync(rematch, User.AccountId(), clouds.Select(c => c.Id), cancellationToken);
+        Reports = await MultiCloudImagesApi.RematchAllAsync(db, HttpContext, rematch, clouds.Select(c => c.Id), cancellationToken);
         var mciIds = Reports.SelectMany(r => r.Settings.Created.Concat(r.Settings.Updated).Concat(r.Settings.Destroyed).Select(s => s.MciId)
             .Concat(r.Matches.Changed.Select(c => c.MciId))).Distinct().ToList();
         MciNames = await db.MultiCloudImages.AsNoTracking().Where(m => mciIds.Contains(m.Id))
