@@ -3,6 +3,7 @@ using Imprint.Api;
 using Imprint.Auth;
 using Imprint.Clouds;
 using Imprint.Clouds.Folder;
+using Imprint.Clouds.OpenStack;
 using Imprint.Rematch;
 using Imprint.Storage;
 using Imprint.Storage.Postgres;
@@ -59,6 +60,7 @@ internal static class ServerApp
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, "keys")));
 
         services.AddSingleton<ICloudConnector, FolderConnector>();
+        services.AddOpenStackConnector();
         services.AddSingleton<RematchService>();
         if (options.Scheduler)
         {
