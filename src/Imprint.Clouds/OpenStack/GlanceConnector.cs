@@ -171,7 +171,8 @@ public sealed class GlanceConnector : ICloudConnector
             }
             if (!wanted || image.DiskFormat is not { } format || !ReadableFormats.Contains(format))
                 continue;
-            if (bytes + image.Size.Value > options.ContentByteCap)
+            // The first download of a rematch always goes, or an image larger than the cap would be deferred forever.
+            if (bytes > 0 && bytes + image.Size.Value > options.ContentByteCap)
             {
                 deferred++;
                 inventory[image.Uid] = WithContent(image, null,
