@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Imprint.Core.Digests;
 using Microsoft.Extensions.Logging;
@@ -93,7 +92,10 @@ public sealed class GlanceUploader : IImageUploader
             var property = digest.Algorithm == DigestAlgorithm.DiskSha256 ? GlanceImageMapper.DiskSha256Property : "imprint_" + digest.Algorithm.Name();
             body[property] = digest.Hex;
         }
-        using var response = await session.SendAsync(() => new HttpRequestMessage(HttpMethod.Post, session.Url("/v2/images")) { Content = JsonContent.Create(body) },
+        using var response = await session.SendAsync(() => new HttpRequestMessage(HttpMethod.Post, session.Url("/v2/images")) 
+        {
+            Content = new StringContent(System.Text.Json.JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"),
+        },
             transfer: false, HttpCompletionOption.ResponseContentRead, cancellationToken);
         if (!response.IsSuccessStatusCode)
             throw await OpenStackHttp.DescribeAsync(response, GlanceSession.Peer, cancellationToken);

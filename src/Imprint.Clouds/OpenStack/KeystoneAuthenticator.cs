@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -74,8 +73,15 @@ internal sealed class KeystoneAuthenticator(IHttpClientFactory httpFactory, IOpt
             throw new OpenStackFault("the Keystone URL (credentials authUrl, else the cloud's endpoint) is not an http(s) URL");
 
         var http = httpFactory.CreateClient(OpenStackHttp.ApiClient);
-        using var request = new HttpRequestMessage(HttpMethod.Post, authUrl + "/auth/tokens") { Content = JsonContent.Create(credentials.TokenRequest()) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, authUrl + "/auth/tokens") 
+        {
+            // A string body has a Content-Length: Keystone behind a plain WSGI server cannot read a chunked body.
+            Content = new StringContent(JsonSerializer.Serialize(credentials.TokenRequest()), System.Text.Encoding.UTF8, "application/json"),
+        };
         request.Headers.Accept.ParseAdd("application/json");
+        // One token an hour: a fresh connection costs nothing, and a pooled one that a single-threaded Keystone
+        // (keystone-wsgi-public) already closed would fail this request, which is not retried (a POST).
+        request.Headers.ConnectionClose = true;
         using var response = await OpenStackHttp.SendAsync(http, request, HttpCompletionOption.ResponseContentRead, Peer, options.Value.RequestTimeout, cancellationToken);
         if (!response.IsSuccessStatusCode)
             throw await OpenStackHttp.DescribeAsync(response, Peer, cancellationToken);
@@ -85,9 +91,10 @@ internal sealed class KeystoneAuthenticator(IHttpClientFactory httpFactory, IOpt
         using var json = await OpenStackHttp.ReadJsonAsync(response, Peer, cancellationToken);
         if (!json.RootElement.TryGetProperty("token", out var body) || body.ValueKind != JsonValueKind.Object)
             throw new OpenStackFault($"Keystone at {authUri.Authority} answered without a token object");
-        var expiresAt = body.TryGetProperty("expires_at", out var expires) && expires.ValueKind == JsonValueKind.String
-            && DateTimeOffset.TryParse(expires.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)
-            ? parsed
+        // The token's lifetime, counted on our clock from now: Keystone's clock may be skewed from ours.
+        var issuedAt = Time(body, "issued_at");
+        var expiresAt = Time(body, "expires_at") is { } expires
+            ? time.GetUtcNow() + (issuedAt is { } issued ? expires - issued : expires - time.GetUtcNow())
             : time.GetUtcNow().AddHours(1);
         var imageUrl = ImageEndpoint(body, credentials.Interface ?? "public", credentials.Region ?? cloud.Region);
         Interlocked.Increment(ref _issued);
@@ -118,6 +125,9 @@ internal sealed class KeystoneAuthenticator(IHttpClientFactory httpFactory, IOpt
         throw new OpenStackFault($"the Keystone catalog of these credentials has no image service endpoint (interface {endpointInterface}"
             + (region is null ? ")" : $", region {region})"));
     }
+
+    private static DateTimeOffset? Time(JsonElement element, string name) =>
+        Text(element, name) is { } text && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value) ? value : null;
 
     private static string? Text(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
