@@ -89,6 +89,7 @@ internal static class ServerApp
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription();
         app.MapOpenApi().AllowAnonymous();
         app.MapCloudsApi();
+        app.MapCloudUploadApi();
         app.MapMultiCloudImagesApi();
         app.MapServerTemplatesApi();
         app.MapServersApi();
