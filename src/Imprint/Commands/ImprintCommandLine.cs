@@ -14,6 +14,7 @@ internal static class ImprintCommandLine
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(FingerprintCommand.Create());
         root.Subcommands.Add(TokenCommand.Create());
+        root.Subcommands.Add(UploadCommand.Create());
         foreach (var command in ClientCommands.Create())
             root.Subcommands.Add(command);
 

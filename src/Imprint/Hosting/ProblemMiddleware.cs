@@ -10,7 +10,7 @@ internal sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMid
 {
     public async Task InvokeAsync(HttpContext context, IProblemDetailsService problems)
     {
-        if (context.Request.ContentLength > ServerApp.MaxRequestBodySize)
+        if (context.Request.ContentLength > ServerApp.MaxRequestBodySize && !Api.CloudUploadApi.IsUpload(context.Request))
         {
             await WriteAsync(context, problems, StatusCodes.Status413PayloadTooLarge, $"the request body is larger than {ServerApp.MaxRequestBodySize} bytes", null);
             return;

@@ -4,6 +4,7 @@ using Imprint.Api;
 using Imprint.Auth;
 using Imprint.Clouds;
 using Imprint.Clouds.Folder;
+using Imprint.Clouds.OpenStack;
 using Imprint.Marketplace;
 using Imprint.Rematch;
 using Imprint.Storage;
@@ -62,6 +63,7 @@ internal static class ServerApp
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, "keys")));
 
         services.AddSingleton<ICloudConnector, FolderConnector>();
+        services.AddOpenStackConnector();
         services.AddSingleton<RematchService>();
         if (options.Scheduler)
         {
@@ -93,6 +95,7 @@ internal static class ServerApp
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" })).AllowAnonymous().ExcludeFromDescription();
         app.MapOpenApi().AllowAnonymous();
         app.MapCloudsApi();
+        app.MapCloudUploadApi();
         app.MapMultiCloudImagesApi();
         app.MapServerTemplatesApi();
         app.MapServersApi();

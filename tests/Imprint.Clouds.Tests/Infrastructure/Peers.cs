@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Imprint.Clouds.OpenStack;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Imprint.Clouds.Tests.Infrastructure;
+
+/// <summary>
+/// The real Glance and Keystone that .ci/setup.d/20-glance.sh started (URLs in its env file). Tests fail, not skip,
+/// when they are not running: the OpenStack connector is only tested against the real thing.
+/// </summary>
+public static class Peers
+{
+    public static string EnvFile => Path.Combine(Environment.GetEnvironmentVariable("IMPRINT_CI_DIR") ?? "/tmp/imprint-ci", "glance.env");
+
+    private static readonly Lazy<IReadOnlyDictionary<string, string>> Env = new(() =>
+    {
+        if (!File.Exists(EnvFile))
+            throw new InvalidOperationException($"Glance is not running: no {EnvFile}. Start it with `bash .ci/setup.d/20-glance.sh` (.ci/run does).");
+        return File.ReadAllLines(EnvFile).Where(l => l.Contains('=', StringComparison.Ordinal))
+            .ToDictionary(l => l[..l.IndexOf('=', StringComparison.Ordinal)], l => l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+    });
+
+    public static string GlanceUrl => Get("GLANCE_URL");
+    public static string KeystoneUrl => Get("KEYSTONE_URL");
+    public static string GlanceKeystoneUrl => Get("GLANCE_KEYSTONE_URL");
+    public static string Script => Get("GLANCE_SCRIPT");
+
+    private static string Get(string key) => Env.Value.TryGetValue(key, out var value) ? value : throw new InvalidOperationException($"{EnvFile} has no {key}");
+
+    /// <summary>A connector with its real HttpClients and resilience pipeline, options as given.</summary>
+    internal static (GlanceConnector Connector, GlanceUploader Uploader, KeystoneAuthenticator Keystone, ServiceProvider Services) Connector(Action<OpenStackOptions>? configure = null, TimeProvider? time = null)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        if (time is not null)
+            services.AddSingleton(time);
+        services.AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        services.AddOpenStackConnector(o =>
+        {
+            o.RetryDelay = TimeSpan.FromMilliseconds(50);
+            configure?.Invoke(o);
+        });
+        var provider = services.BuildServiceProvider();
+        return (provider.GetRequiredService<GlanceConnector>(), provider.GetRequiredService<GlanceUploader>(), provider.GetRequiredService<KeystoneAuthenticator>(), provider);
+    }
+
+    public static byte[] RandomBytes(int length) => RandomNumberGenerator.GetBytes(length);
+
+    /// <summary>Starts a Glance of its own (for a test that stops it); returns its URL and pid.</summary>
+    public static async Task<(string Url, int Pid)> StartOwnGlanceAsync(CancellationToken cancellationToken)
+    {
+        var port = FreePort();
+        var dir = Path.Combine(Path.GetTempPath(), "imprint-glance-" + port);
+        var start = new ProcessStartInfo("bash", [Script, "glance", port.ToString(System.Globalization.CultureInfo.InvariantCulture), dir])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = await process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"starting a Glance failed: {error}");
+        var values = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToDictionary(l => l[..l.IndexOf('=', StringComparison.Ordinal)], l => l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+        return (values["GLANCE_URL"], int.Parse(values["GLANCE_PID"], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public static async Task StopAsync(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+        catch (ArgumentException)
+        {
+            // Already gone.
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Direct calls to a Glance (as an administrator would make them), to set up what the connector then finds.</summary>
+public sealed class GlanceAdmin(string url, string? token = null) : IDisposable
+{
+    private readonly HttpClient _http = Create(url, token);
+
+    private static HttpClient Create(string url, string? token)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+        if (token is not null)
+            http.DefaultRequestHeaders.Add("X-Auth-Token", token);
+        return http;
+    }
+
+    public async Task<string> CreateAsync(string name, byte[]? data, string diskFormat = "raw", IDictionary<string, string>? properties = null, string? visibility = null)
+    {
+        var body = new JsonObject { ["name"] = name, ["disk_format"] = diskFormat, ["container_format"] = "bare" };
+        if (visibility is not null)
+            body["visibility"] = visibility;
+        foreach (var (key, value) in properties ?? new Dictionary<string, string>())
+            body[key] = value;
+        using var created = await _http.PostAsJsonAsync("/v2/images", body, TestContext.Current.CancellationToken);
+        created.EnsureSuccessStatusCode();
+        var id = (await created.Content.ReadFromJsonAsync<JsonObject>(TestContext.Current.CancellationToken))!["id"]!.ToString();
+        if (data is not null)
+        {
+            using var content = new ByteArrayContent(data);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            using var put = await _http.PutAsync($"/v2/images/{id}/file", content, TestContext.Current.CancellationToken);
+            put.EnsureSuccessStatusCode();
+        }
+        return id;
+    }
+
+    public async Task SetPropertyAsync(string id, string key, string value)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Patch, $"/v2/images/{id}")
+        {
+            Content = new StringContent($"[{{\"op\": \"add\", \"path\": \"/{key}\", \"value\": \"{value}\"}}]"),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/openstack-images-v2.1-json-patch");
+        using var response = await _http.SendAsync(request, TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
+    public async Task DeleteAsync(string id)
+    {
+        using var response = await _http.DeleteAsync($"/v2/images/{id}", TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
+    public async Task<JsonObject> GetAsync(string id) =>
+        (await _http.GetFromJsonAsync<JsonObject>($"/v2/images/{id}", TestContext.Current.CancellationToken))!;
+
+    public void Dispose() => _http.Dispose();
+}
+
+/// <summary>Tests that change or count what the shared Glance holds run one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GlanceCollection
+{
+    public const string Name = "glance";
+}

@@ -1,0 +1,149 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Imprint.Clouds.Tests.Infrastructure;
+
+namespace Imprint.Clouds.Tests.OpenStack;
+
+/// <summary>Keystone v3 authentication against the real Keystone and a Glance that validates its tokens.</summary>
+[Collection(GlanceCollection.Name)]
+public sealed class KeystoneAuthTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private const string Demo = """{"username": "demo", "password": "demopw", "userDomainName": "Default", "projectName": "demo", "projectDomainName": "Default"}""";
+
+    private static CloudEndpoint Cloud(string credentials) =>
+        new("cld-ks-" + Guid.NewGuid().ToString("N")[..6], "keystone", Peers.KeystoneUrl, "RegionOne", credentials, null);
+
+    [Fact]
+    public async Task Sync_Password_UsesTheCatalogEndpointAndListsTheProjectsImages()
+    {
+        var token = await TokenAsync("demo", "demopw", "demo");
+        using var glance = new GlanceAdmin(Peers.GlanceKeystoneUrl, token);
+        var id = await glance.CreateAsync("ks-" + Guid.NewGuid().ToString("N")[..6], Peers.RandomBytes(2048));
+        var (connector, _, _, services) = Peers.Connector();
+        await using var _ = services;
+
+        var result = await connector.SyncAsync(Cloud(Demo), [], Ct);
+
+        result.Success.ShouldBeTrue(result.Error);
+        var image = result.Images!.Single(i => i.Uid == id);
+        image.Href.ShouldBe($"{Peers.GlanceKeystoneUrl}/v2/images/{id}");
+    }
+
+    [Fact]
+    public async Task Sync_ApplicationCredential_Lists()
+    {
+        var token = await TokenAsync("demo", "demopw", "demo");
+        using var keystone = new HttpClient();
+        keystone.DefaultRequestHeaders.Add("X-Auth-Token", token);
+        keystone.DefaultRequestHeaders.ConnectionClose = true; // keystone-wsgi-public closes connections itself
+        using var tokenInfo = new HttpRequestMessage(HttpMethod.Get, $"{Peers.KeystoneUrl}/auth/tokens");
+        tokenInfo.Headers.Add("X-Subject-Token", token);
+        var info = await (await keystone.SendAsync(tokenInfo, Ct)).Content.ReadFromJsonAsync<JsonObject>(Ct);
+        var userId = info!["token"]!["user"]!["id"]!.ToString();
+        using var appBody = new StringContent(System.Text.Json.JsonSerializer.Serialize(new { application_credential = new { name = "imprint-" + Guid.NewGuid().ToString("N")[..6] } }),
+            System.Text.Encoding.UTF8, "application/json");
+        var created = await keystone.PostAsync($"{Peers.KeystoneUrl}/users/{userId}/application_credentials", appBody, Ct);
+        created.EnsureSuccessStatusCode();
+        var credential = (await created.Content.ReadFromJsonAsync<JsonObject>(Ct))!["application_credential"]!;
+        var (connector, _, _, services) = Peers.Connector();
+        await using var _ = services;
+
+        var result = await connector.SyncAsync(Cloud($$"""{"applicationCredentialId": "{{credential["id"]}}", "applicationCredentialSecret": "{{credential["secret"]}}"}"""), [], Ct);
+
+        result.Success.ShouldBeTrue(result.Error);
+    }
+
+    [Fact]
+    public async Task Sync_TokenNearExpiry_IsRenewedBeforeUse()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        var (connector, _, keystone, services) = Peers.Connector(time: time);
+        await using var _ = services;
+        var cloud = Cloud(Demo);
+        (await connector.SyncAsync(cloud, [], Ct)).Success.ShouldBeTrue();
+        (await connector.SyncAsync(cloud, [], Ct)).Success.ShouldBeTrue();
+        keystone.TokensIssued.ShouldBe(1); // cached
+
+        time.Advance(TimeSpan.FromMinutes(56)); // Keystone tokens live an hour; renewal starts 5 minutes before
+
+        (await connector.SyncAsync(cloud, [], Ct)).Success.ShouldBeTrue();
+        keystone.TokensIssued.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Sync_GlanceRefusesTheToken_AuthenticatesAgainOnceAndRepeats()
+    {
+        var glanceRequests = 0;
+        GarbageServer? server = null;
+        server = new GarbageServer((target, _) =>
+        {
+            if (target.EndsWith("/auth/tokens", StringComparison.Ordinal))
+            {
+                var body = $$$"""{"token": {"expires_at": "2999-01-01T00:00:00.000000Z", "catalog": [{"type": "image", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": "{{{server!.Url}}}"}]}]}}""";
+                return GarbageServer.Json(201, body).Replace("Content-Type", "X-Subject-Token: tok-" + Guid.NewGuid().ToString("N")[..6] + "\r\nContent-Type", StringComparison.Ordinal);
+            }
+            // The first listing request is refused as if the token had been revoked.
+            return Interlocked.Increment(ref glanceRequests) == 1
+                ? GarbageServer.Json(401, """{"message": "token revoked"}""")
+                : GarbageServer.Json(200, """{"images": []}""");
+        });
+        await using var _server = server;
+        var (connector, _, keystone, services) = Peers.Connector();
+        await using var _ = services;
+
+        var result = await connector.SyncAsync(new CloudEndpoint("cld-401", "x", server.Url + "/v3", "RegionOne", Demo, null), [], Ct);
+
+        result.Success.ShouldBeTrue(result.Error);
+        keystone.TokensIssued.ShouldBe(2);
+        glanceRequests.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Sync_WrongPassword_FailsWithoutTheSecret()
+    {
+        var (connector, _, _, services) = Peers.Connector();
+        await using var _ = services;
+        var result = await connector.SyncAsync(Cloud(Demo.Replace("demopw", "wrong-secret-pw", StringComparison.Ordinal)), [], Ct);
+        result.Success.ShouldBeFalse();
+        result.Error.ShouldNotBeNull().ShouldContain("Keystone refused the credentials");
+        result.Error.ShouldNotContain("wrong-secret-pw");
+    }
+
+    private static async Task<string> UserIdAsync(HttpClient http, string admin, string name)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{Peers.KeystoneUrl}/users?name={name}");
+        request.Headers.Add("X-Auth-Token", admin);
+        using var response = await http.SendAsync(request, Ct);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["users"]![0]!["id"]!.ToString();
+    }
+
+    private static async Task SetPasswordAsync(HttpClient http, string admin, string userId, string password)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Patch, $"{Peers.KeystoneUrl}/users/{userId}") 
+        {
+            Content = new StringContent(System.Text.Json.JsonSerializer.Serialize(new { user = new { password } }), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Auth-Token", admin);
+        using var response = await http.SendAsync(request, Ct);
+        response.EnsureSuccessStatusCode();
+    }
+
+    internal static async Task<string> TokenAsync(string user, string password, string project)
+    {
+        using var http = new HttpClient();
+        var body = new
+        {
+            auth = new
+            {
+                identity = new { methods = new[] { "password" }, password = new { user = new { name = user, domain = new { id = "default" }, password } } },
+                scope = new { project = new { name = project, domain = new { id = "default" } } },
+            },
+        };
+        using var content = new StringContent(System.Text.Json.JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync($"{Peers.KeystoneUrl}/auth/tokens", content, Ct);
+        response.EnsureSuccessStatusCode();
+        return response.Headers.GetValues("X-Subject-Token").Single();
+    }
+}
