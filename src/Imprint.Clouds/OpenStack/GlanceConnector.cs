@@ -142,7 +142,7 @@ public sealed class GlanceConnector : ICloudConnector
                 continue;
             var disk = image.Digests.FirstOrDefault(d => d.Algorithm == DigestAlgorithm.DiskSha256);
             var note = image.Properties.GetValueOrDefault(ContentProperty);
-            if (disk.Hex is not null)
+            if (disk.Algorithm == DigestAlgorithm.DiskSha256)
                 known[key] = (disk, note ?? "computed");
             else if (note is not null && note.StartsWith("error", StringComparison.Ordinal))
                 known[key] = (null, note);

@@ -131,7 +131,7 @@ public sealed class GlanceUploader : IImageUploader
             foreach (var (label, digests) in new[] { ("the local file's", local), ("the uploaded bytes'", sent) })
             {
                 var other = digests.FirstOrDefault(d => d.Algorithm == glance.Algorithm);
-                if (other.Hex is null)
+                if (other.Algorithm != glance.Algorithm)
                     continue;
                 compared++;
                 if (other != glance)

@@ -31,6 +31,7 @@ public sealed partial class RouteSecurityTests(ImprintServer server) : IClassFix
         ["DELETE /api/clouds/{id}"] = (Clouds, false),
         ["POST /api/clouds/{id}/rematch"] = (Clouds, false),
         ["GET /api/clouds/{id}/images"] = (Read, false),
+        ["POST /api/clouds/{id}/images"] = (Clouds, false),
         ["GET /api/multi-cloud-images"] = (Read, false),
         ["POST /api/multi-cloud-images"] = (Design, false),
         ["GET /api/multi-cloud-images/{id}"] = (Read, false),
