@@ -121,7 +121,7 @@ internal static class MarketplaceApi
         return TypedResults.Ok((await DescribeAsync(db, [publication], http.User.AccountId(), cancellationToken))[0]);
     }
 
-    private static async Task<Results<Created<ImportResponse>, Ok<ImportResponse>, ProblemHttpResult>> ImportAsync(
+    private static async Task<Results<Created<ImportResponse>, ProblemHttpResult>> ImportAsync(
         ImprintDb db, string id, HttpContext http, TimeProvider time, RematchService rematch, CancellationToken cancellationToken)
     {
         var publication = await db.Publications.AsNoTracking().SingleOrDefaultAsync(p => p.Id == id && p.WithdrawnAt == null, cancellationToken);
@@ -129,7 +129,8 @@ internal static class MarketplaceApi
             return Problems.NotFound($"no publication {id}");
         var result = await Importer.ImportAsync(db, rematch, publication, http, time, cancellationToken);
         // Importing again changes nothing and answers with the same copy: 200 instead of 201.
-        return result.Created ? TypedResults.Created(result.Href, result) : TypedResults.Ok(result);
+        // API.md answers an import with 201; a re-import is idempotent and answers the same copy (with created: false).
+        return TypedResults.Created(result.Href, result);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> WithdrawAsync(ImprintDb db, string id, HttpContext http, TimeProvider time, CancellationToken cancellationToken)

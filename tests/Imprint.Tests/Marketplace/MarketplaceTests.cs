@@ -67,8 +67,9 @@ public sealed class MarketplaceTests(ImprintServer server) : IClassFixture<Impri
         (await pub.GetAsync($"/api/server-templates/{copy}")).ShouldHaveStatus(404);
 
         // Importing again changes nothing.
-        var again = (await imp.PostAsync($"/api/publications/{publication["id"]}/import")).ShouldHaveStatus(200);
+        var again = (await imp.PostAsync($"/api/publications/{publication["id"]}/import")).ShouldHaveStatus(201);
         again["serverTemplateId"].ShouldBe(copy);
+        again.Body["created"]!.GetValue<bool>().ShouldBeFalse();
         again.Body["multiCloudImageIds"]!.AsArray().Single()!.ToString().ShouldBe(copyMci);
         var templates = (await imp.GetAsync("/api/server-templates?limit=500")).ShouldHaveStatus(200).Body["items"]!.AsArray();
         templates.Count(t => t!["lineage"]!.ToString() == publication["lineage"]).ShouldBe(1);
