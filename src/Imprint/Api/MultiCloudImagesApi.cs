@@ -121,11 +121,9 @@ internal static class MultiCloudImagesApi
     private static async Task<Results<Ok<MciResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
         ImprintDb db, string id, MciRequest request, HttpContext http, TimeProvider time, CancellationToken cancellationToken)
     {
-        var mci = await db.MultiCloudImages.SingleOrDefaultAsync(m => m.Id == id, cancellationToken);
-        if (mci is null)
-            return Problems.NotFound($"no MultiCloud Image {id}");
-        if (!mci.IsHead)
-            return CommittedConflict(mci);
+        var (mci, refused) = await EditableAsync(db, id, cancellationToken);
+        if (refused is not null)
+            return refused;
         var check = new Validation();
         if (request.Name is not null)
             check.Required("name", request.Name, 100);
@@ -138,6 +136,15 @@ internal static class MultiCloudImagesApi
         Audit.Record(db, http, "mci.update", mci.Id, new { mci.Name }, mci.UpdatedAt);
         await db.SaveChangesAsync(cancellationToken);
         return TypedResults.Ok(MciResponse.From(mci));
+    }
+
+    /// <summary>The HEAD MCI to edit, or the problem: unknown (404) or a committed revision (409).</summary>
+    private static async Task<(MultiCloudImage Mci, ProblemHttpResult? Refused)> EditableAsync(ImprintDb db, string id, CancellationToken cancellationToken)
+    {
+        var mci = await db.MultiCloudImages.SingleOrDefaultAsync(m => m.Id == id, cancellationToken);
+        if (mci is null)
+            return (null!, Problems.NotFound($"no MultiCloud Image {id}"));
+        return (mci, mci.IsHead ? null : CommittedConflict(mci));
     }
 
     internal static ProblemHttpResult CommittedConflict(MultiCloudImage mci) =>
@@ -219,11 +226,9 @@ internal static class MultiCloudImagesApi
     private static async Task<Results<Created<SettingResponse>, ValidationProblem, ProblemHttpResult>> CreateSettingAsync(
         ImprintDb db, string id, SettingRequest request, HttpContext http, TimeProvider time, RematchService rematch, CancellationToken cancellationToken)
     {
-        var mci = await db.MultiCloudImages.SingleOrDefaultAsync(m => m.Id == id, cancellationToken);
-        if (mci is null)
-            return Problems.NotFound($"no MultiCloud Image {id}");
-        if (!mci.IsHead)
-            return CommittedConflict(mci);
+        var (mci, refused) = await EditableAsync(db, id, cancellationToken);
+        if (refused is not null)
+            return refused;
         var check = new Validation();
         var cloudId = check.Required("cloudId", request.CloudId, 100);
         var imageUid = check.Required("imageUid", request.ImageUid, 1000);
@@ -326,11 +331,9 @@ internal static class MultiCloudImagesApi
     private static async Task<Results<Created<MatcherResponse>, ValidationProblem, ProblemHttpResult>> CreateMatcherAsync(
         ImprintDb db, string id, MatcherRequest request, HttpContext http, TimeProvider time, RematchService rematch, CancellationToken cancellationToken)
     {
-        var mci = await db.MultiCloudImages.SingleOrDefaultAsync(m => m.Id == id, cancellationToken);
-        if (mci is null)
-            return Problems.NotFound($"no MultiCloud Image {id}");
-        if (!mci.IsHead)
-            return CommittedConflict(mci);
+        var (mci, refused) = await EditableAsync(db, id, cancellationToken);
+        if (refused is not null)
+            return refused;
         var check = new Validation();
         var kind = check.Required("cloudKind", request.CloudKind, 40);
         if (kind is not null && !CloudKinds.All.Contains(kind))
