@@ -69,6 +69,36 @@ public sealed class ImageFingerprinterTests(QemuImages images)
     }
 
     [Fact]
+    public async Task FingerprintFile_StreamVmdkWithGrainDirectoryAtEnd_ReadsTheFooter()
+    {
+        // VMware's one-pass writers put "grain directory at end" in the header and the real offset in a footer
+        // (footer marker, footer header, end-of-stream marker); qemu-img writes the offset up front, so build one.
+        var image = images["vmdk-stream"];
+        var path = images.Copy("vmdk-stream");
+        var header = Patch.Read(path, 0, 512);
+        Patch.WriteUInt64LittleEndian(path, 56, ulong.MaxValue);
+        var marker = new byte[512];
+        BitConverter.GetBytes(1UL).CopyTo(marker, 0);
+        BitConverter.GetBytes(3u).CopyTo(marker, 12);
+        Patch.Append(path, [.. marker, .. header, .. new byte[512]]);
+
+        var result = await ImageFingerprinter.FingerprintFileAsync(path, new FingerprintOptions { Algorithms = [DigestAlgorithm.DiskSha256] }, TestContext.Current.CancellationToken);
+
+        result.Fingerprint.ShouldNotBeNull().Digests.Single().ToString().ShouldBe(image.DiskSha256);
+    }
+
+    [Fact]
+    public async Task FingerprintStream_SeekableFileStream_ReadsInPlace()
+    {
+        var image = images["qcow2-zstd"];
+        await using var file = File.OpenRead(image.Path);
+
+        var result = await ImageFingerprinter.FingerprintStreamAsync(file, new FingerprintOptions { Algorithms = [DigestAlgorithm.Sha256, DigestAlgorithm.DiskSha256] }, TestContext.Current.CancellationToken);
+
+        result.Fingerprint.ShouldNotBeNull().Digests.Select(d => d.ToString()).ShouldBe([image.FileDigests["sha256"], image.DiskSha256]);
+    }
+
+    [Fact]
     public async Task FingerprintFile_AlgorithmsInAnyOrder_ReturnsThemInRequestedOrder()
     {
         var image = images["qcow2-v3"];
