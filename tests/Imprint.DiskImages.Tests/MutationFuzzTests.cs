@@ -99,12 +99,24 @@ public sealed class MutationFuzzTests(QemuImages images)
         if (image.Length < (256 * 1024) || !image.AsSpan(0, 8).SequenceEqual("vhdxfile"u8))
             return ranges;
         var count = BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan((192 * 1024) + 8));
+        var bat = new Guid("2DC27766-F623-4200-9D64-115E9BFD4A08");
         for (var i = 0; i < Math.Min(count, 16); i++)
         {
             var entry = image.AsSpan((192 * 1024) + 16 + (i * 32), 32);
             var offset = (long)BinaryPrimitives.ReadUInt64LittleEndian(entry[16..]);
-            if (offset < image.Length)
-                ranges.Add((offset, (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(entry[24..]), Math.Min(1 << 16, image.Length - offset))));
+            if (offset + (1 << 17) > image.Length)
+                continue;
+            if (new Guid(entry[..16]) == bat)
+            {
+                // The entries a small disk actually uses: mutating unused ones changes nothing.
+                ranges.Add((offset, 64));
+            }
+            else
+            {
+                // The metadata table's header and entries, and the items that follow it at 64 KiB.
+                ranges.Add((offset, 32 * 8));
+                ranges.Add((offset + (64 * 1024), 64));
+            }
         }
         return ranges;
     }
