@@ -13,6 +13,7 @@ namespace Imprint.DiskImages.Tests;
 /// the result or returns an error, within bounded time and memory; nothing else (no exception, no hang).
 /// IMPRINT_FUZZ_ITERATIONS sets the number of mutants (CI default: 200); IMPRINT_FUZZ_REPORT appends a summary.
 /// </summary>
+[Collection(HeavyTests.Name)]
 public sealed class MutationFuzzTests(QemuImages images)
 {
     private static readonly string[] Bases =
