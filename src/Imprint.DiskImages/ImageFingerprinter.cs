@@ -86,6 +86,9 @@ public static class ImageFingerprinter
         ArgumentNullException.ThrowIfNull(stream);
         Validate(options);
         using var pipeline = new FingerprintPipeline(options);
+        // A file at its start needs no spool: read it in place, as FingerprintFileAsync does.
+        if (stream is FileStream { CanSeek: true, Position: 0 } file)
+            return await pipeline.RunSeekableAsync(file.SafeFileHandle, file.Length, cancellationToken);
         return await pipeline.RunStreamAsync(stream, cancellationToken);
     }
 

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Imprint.Core.Digests;
 using Imprint.DiskImages.Tests.Support;
@@ -69,6 +67,36 @@ public sealed class ImageFingerprinterTests(QemuImages images)
     }
 
     [Fact]
+    public async Task FingerprintFile_StreamVmdkWithGrainDirectoryAtEnd_ReadsTheFooter()
+    {
+        // VMware's one-pass writers put "grain directory at end" in the header and the real offset in a footer
+        // (footer marker, footer header, end-of-stream marker); qemu-img writes the offset up front, so build one.
+        var image = images["vmdk-stream"];
+        var path = images.Copy("vmdk-stream");
+        var header = Patch.Read(path, 0, 512);
+        Patch.WriteUInt64LittleEndian(path, 56, ulong.MaxValue);
+        var marker = new byte[512];
+        BitConverter.GetBytes(1UL).CopyTo(marker, 0);
+        BitConverter.GetBytes(3u).CopyTo(marker, 12);
+        Patch.Append(path, [.. marker, .. header, .. new byte[512]]);
+
+        var result = await ImageFingerprinter.FingerprintFileAsync(path, new FingerprintOptions { Algorithms = [DigestAlgorithm.DiskSha256] }, TestContext.Current.CancellationToken);
+
+        result.Fingerprint.ShouldNotBeNull().Digests.Single().ToString().ShouldBe(image.DiskSha256);
+    }
+
+    [Fact]
+    public async Task FingerprintStream_SeekableFileStream_ReadsInPlace()
+    {
+        var image = images["qcow2-zstd"];
+        await using var file = File.OpenRead(image.Path);
+
+        var result = await ImageFingerprinter.FingerprintStreamAsync(file, new FingerprintOptions { Algorithms = [DigestAlgorithm.Sha256, DigestAlgorithm.DiskSha256] }, TestContext.Current.CancellationToken);
+
+        result.Fingerprint.ShouldNotBeNull().Digests.Select(d => d.ToString()).ShouldBe([image.FileDigests["sha256"], image.DiskSha256]);
+    }
+
+    [Fact]
     public async Task FingerprintFile_AlgorithmsInAnyOrder_ReturnsThemInRequestedOrder()
     {
         var image = images["qcow2-v3"];
@@ -91,38 +119,6 @@ public sealed class ImageFingerprinterTests(QemuImages images)
 
         result.Fingerprint.ShouldNotBeNull().Digests.Single().Hex.ShouldBe(Convert.ToHexStringLower(SHA256.HashData(expected)));
         Tool.ReferenceDiskSha256(path).ShouldBe(result.Fingerprint.Digests.Single().ToString());
-    }
-
-    [Fact]
-    public async Task FingerprintFile_LargeSparseQcow2_HashesOnlyAllocatedData()
-    {
-        // 1 TiB of virtual disk with 2 MiB of data: the zero leaves are constants, so this is quick.
-        var path = Path.Combine(images.Directory, $"sparse-{Guid.NewGuid():N}.qcow2");
-        Tool.Run("qemu-img", "create", "-q", "-f", "qcow2", path, "1T");
-        Tool.Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x42 700G 2M", path);
-        var stopwatch = Stopwatch.StartNew();
-
-        var result = await ImageFingerprinter.FingerprintFileAsync(path, new FingerprintOptions { Algorithms = [DigestAlgorithm.DiskSha256] }, TestContext.Current.CancellationToken);
-
-        stopwatch.Stop();
-        result.Fingerprint.ShouldNotBeNull().Digests.Single().ToString().ShouldBe(ExpectedSparse(1L << 40, 700L << 30, 2 << 20, 0x42));
-        stopwatch.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(30));
-    }
-
-    [Fact]
-    public async Task FingerprintFile_64TiBSparseQcow2_FinishesQuickly()
-    {
-        // The largest disk accepted: zero runs are claimed in bulk, so time goes to folding 64 Mi constant leaves.
-        var path = Path.Combine(images.Directory, $"huge-{Guid.NewGuid():N}.qcow2");
-        Tool.Run("qemu-img", "create", "-q", "-f", "qcow2", path, "64T");
-        Tool.Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x42 40T 1M", path);
-        var stopwatch = Stopwatch.StartNew();
-
-        var result = await ImageFingerprinter.FingerprintFileAsync(path, new FingerprintOptions { Algorithms = [DigestAlgorithm.DiskSha256] }, TestContext.Current.CancellationToken);
-
-        stopwatch.Stop();
-        result.Fingerprint.ShouldNotBeNull().Digests.Single().ToString().ShouldBe(ExpectedSparse(64L << 40, 40L << 40, 1 << 20, 0x42));
-        stopwatch.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(20));
     }
 
     [Fact]
@@ -183,32 +179,5 @@ public sealed class ImageFingerprinterTests(QemuImages images)
     public void FingerprintOptions_UnknownFormat_IsRefused()
     {
         Should.Throw<ArgumentException>(() => ImageFingerprinter.FingerprintFileAsync(images["raw-dense"].Path, new FingerprintOptions { Format = "vdi" }, CancellationToken.None));
-    }
-
-    /// <summary>The digest of a disk that is zeros except for one filled run, computed straight from DESIGN.md.</summary>
-    private static string ExpectedSparse(long size, long dataOffset, int dataLength, byte fill)
-    {
-        using var root = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        root.AppendData("imprint-disk-v1\0"u8);
-        Span<byte> sizeBytes = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(sizeBytes, (ulong)size);
-        root.AppendData(sizeBytes);
-        var zeroLeaves = new byte[32 * 4096];
-        var zeroLeaf = SHA256.HashData(new byte[1 << 20]);
-        for (var i = 0; i < 4096; i++)
-            zeroLeaf.CopyTo(zeroLeaves, i * 32);
-        var filled = new byte[1 << 20];
-        Array.Fill(filled, fill);
-        var dataLeaf = SHA256.HashData(filled);
-        void Zeros(long count)
-        {
-            for (; count > 0; count -= 4096)
-                root.AppendData(zeroLeaves.AsSpan(0, (int)Math.Min(count, 4096) * 32));
-        }
-        Zeros(dataOffset >> 20);
-        for (var i = 0; i < dataLength >> 20; i++)
-            root.AppendData(dataLeaf);
-        Zeros((size - dataOffset - dataLength) >> 20);
-        return "disk-sha256:" + Convert.ToHexStringLower(root.GetHashAndReset());
     }
 }

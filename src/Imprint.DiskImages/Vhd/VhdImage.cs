@@ -108,7 +108,8 @@ internal static class VhdImage
             _batOffset = batOffset;
             _batBytes = batEntries * 4;
             _blockSize = blockSize;
-            _bitmapBytes = (((blockSize / 512 / 8) + 511) / 512) * 512;
+            // One bit per sector, rounded up to whole sectors (a 512-byte block still has a one-sector bitmap).
+            _bitmapBytes = ((((blockSize / 512) + 7) / 8) + 511) / 512 * 512;
             _metadataEnd = metadataEnd;
         }
 

@@ -119,7 +119,7 @@ internal sealed class VmdkImage : DiskImage
                 throw new InvalidImageException("vmdk: the image is a delta disk with a parent; only self-contained images can be fingerprinted");
             if (line.StartsWith("createType", StringComparison.Ordinal)
                 && !(line.Contains("monolithicSparse", StringComparison.Ordinal) || line.Contains("streamOptimized", StringComparison.Ordinal)))
-                throw new InvalidImageException($"vmdk: create type {line["createType".Length..].Trim(' ', '=', '"')} is not supported (only monolithicSparse and streamOptimized)");
+                throw new InvalidImageException($"vmdk: create type {ImageLimits.Printable(line["createType".Length..].Trim(' ', '=', '"'))} is not supported (only monolithicSparse and streamOptimized)");
         }
     }
 
