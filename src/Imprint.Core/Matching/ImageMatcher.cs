@@ -63,26 +63,43 @@ public sealed class ImageMatcher
         // Index: digest prefix → chain of matchers whose fingerprint holds it; expected name → chain of matchers.
         // Keying on the 64-bit prefix keeps the probe to integer work; a prefix collision only costs a comparison
         // that CompareWith answers with Different.
-        var byDigest = new Dictionary<ulong, int>();
+        var byDigest = new PrefixTable(matcherArray.Sum(m => m.Fingerprint.Digests.Count));
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
         var chainMatcher = new List<int>();
         var chainNext = new List<int>();
-        void Link<TKey>(Dictionary<TKey, int> index, TKey key, int matcher) where TKey : notnull
-        {
-            ref var head = ref CollectionsMarshal.GetValueRefOrAddDefault(index, key, out var exists);
-            chainMatcher.Add(matcher);
-            chainNext.Add(exists ? head : -1);
-            head = chainMatcher.Count - 1;
-        }
         for (var m = 0; m < matcherArray.Length; m++)
         {
             foreach (var digest in matcherArray[m].Fingerprint.Digests)
-                Link(byDigest, digest.Prefix, m);
-            if (!string.IsNullOrEmpty(matcherArray[m].ImageName))
-                Link(byName, matcherArray[m].ImageName!, m);
+            {
+                chainMatcher.Add(m);
+                chainNext.Add(byDigest.Exchange(digest.Prefix, chainMatcher.Count - 1));
+            }
+            if (string.IsNullOrEmpty(matcherArray[m].ImageName))
+                continue;
+            ref var head = ref CollectionsMarshal.GetValueRefOrAddDefault(byName, matcherArray[m].ImageName!, out var exists);
+            chainMatcher.Add(m);
+            chainNext.Add(exists ? head : -1);
+            head = chainMatcher.Count - 1;
         }
         var next = chainNext.ToArray();
         var owner = chainMatcher.ToArray();
+
+        // Compact copies of what the scan compares, so that a hit reads a few bytes of one array instead of chasing
+        // matcher → fingerprint → digests through memory: kind ids, the algorithms each fingerprint has, their prefixes.
+        var kindIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        var matcherKind = new int[matcherArray.Length];
+        var matcherAlgorithms = new byte[matcherArray.Length];
+        var matcherPrefixes = new ulong[matcherArray.Length * AlgorithmSlots];
+        for (var m = 0; m < matcherArray.Length; m++)
+        {
+            matcherKind[m] = KindId(kindIds, matcherArray[m].CloudKind);
+            foreach (var digest in matcherArray[m].Fingerprint.Digests)
+            {
+                matcherAlgorithms[m] |= (byte)(1 << (int)digest.Algorithm);
+                matcherPrefixes[m * AlgorithmSlots + (int)digest.Algorithm] = digest.Prefix;
+            }
+        }
+        Span<ulong> imagePrefixes = stackalloc ulong[AlgorithmSlots];
 
         var hitKeys = new List<long>();
         var hits = new List<Hit>();
@@ -93,7 +110,7 @@ public sealed class ImageMatcher
         var stamp = 0;
         for (var c = 0; c < inventoryArray.Length; c++)
         {
-            var kind = inventoryArray[c].Cloud.Kind;
+            var kind = KindId(kindIds, inventoryArray[c].Cloud.Kind);
             var images = inventoryArray[c].Images;
             for (var i = 0; i < images.Count; i++)
             {
@@ -102,23 +119,30 @@ public sealed class ImageMatcher
                     continue;
                 stamp++;
                 var imageDigests = image.Digests.AsSpan();
+                var imageAlgorithms = 0;
+                foreach (ref readonly var digest in imageDigests)
+                {
+                    imageAlgorithms |= 1 << (int)digest.Algorithm;
+                    imagePrefixes[(int)digest.Algorithm] = digest.Prefix;
+                }
                 for (var d = 0; d < imageDigests.Length; d++)
                 {
-                    if (!byDigest.TryGetValue(imageDigests[d].Prefix, out var link))
-                        continue;
-                    for (; link >= 0; link = next[link])
+                    for (var link = byDigest.Find(imageDigests[d].Prefix); link >= 0; link = next[link])
                     {
                         var m = owner[link];
-                        if (comparedAt[m] == stamp || !string.Equals(matcherArray[m].CloudKind, kind, StringComparison.Ordinal))
+                        if (comparedAt[m] == stamp || matcherKind[m] != kind)
                             continue;
                         comparedAt[m] = stamp;
-                        var evidence = matcherArray[m].Fingerprint.CompareWith(imageDigests) switch
+                        // Compared by prefix here; Resolve confirms every hit on the full digests.
+                        var common = matcherAlgorithms[m] & imageAlgorithms;
+                        var agree = 0;
+                        for (var bits = common; bits != 0; bits &= bits - 1)
                         {
-                            FingerprintComparison.SameFile => MatchEvidence.SameFile,
-                            FingerprintComparison.SameContent => MatchEvidence.SameContent,
-                            FingerprintComparison.Contradiction => MatchEvidence.Contradiction,
-                            _ => (MatchEvidence?)null,
-                        };
+                            var algorithm = System.Numerics.BitOperations.TrailingZeroCount(bits);
+                            if (matcherPrefixes[m * AlgorithmSlots + algorithm] == imagePrefixes[algorithm])
+                                agree |= 1 << algorithm;
+                        }
+                        var evidence = Classify(common, agree);
                         if (evidence is null)
                             continue;
                         hitAt[m] = stamp;
@@ -131,7 +155,7 @@ public sealed class ImageMatcher
                 for (; named >= 0; named = next[named])
                 {
                     var m = owner[named];
-                    if (hitAt[m] != stamp && string.Equals(matcherArray[m].CloudKind, kind, StringComparison.Ordinal))
+                    if (hitAt[m] != stamp && matcherKind[m] == kind)
                     {
                         hitKeys.Add((long)m * cloudCount + c);
                         hits.Add(new Hit(i, MatchEvidence.NameOnly));
@@ -156,6 +180,33 @@ public sealed class ImageMatcher
         return new ImageMatcher(inventoryArray, matcherArray, settingMap, sortedKeys, sortedHits);
     }
 
+    // Digest algorithms are small enum values (1..5): one slot per value, slot 0 unused.
+    private const int AlgorithmSlots = 8;
+    private const int ContentBit = 1 << (int)DigestAlgorithm.DiskSha256;
+
+    private static int KindId(Dictionary<string, int> ids, string kind)
+    {
+        ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(ids, kind, out var exists);
+        if (!exists)
+            id = ids.Count;
+        return id;
+    }
+
+    /// <summary>The rule of <see cref="Fingerprint.CompareWith"/>, on bit sets of the algorithms both know and those that agree.</summary>
+    private static MatchEvidence? Classify(int common, int agree)
+    {
+        var fileAgree = agree & ~ContentBit;
+        var fileDisagree = common & ~agree & ~ContentBit;
+        var contentDisagrees = (common & ContentBit) != 0 && (agree & ContentBit) == 0;
+        if (fileAgree != 0 && (fileDisagree != 0 || contentDisagrees))
+            return MatchEvidence.Contradiction;
+        if (fileAgree != 0)
+            return MatchEvidence.SameFile;
+        if ((agree & ContentBit) != 0)
+            return MatchEvidence.SameContent;
+        return null;
+    }
+
     /// <summary>The number of (matcher, cloud) pairs where the join found an image (matching or suspect).</summary>
     public int HitCount
     {
@@ -171,33 +222,36 @@ public sealed class ImageMatcher
         }
     }
 
-    private ReadOnlySpan<Hit> HitsOf(long key)
+    /// <summary>Where the hits of one (matcher, cloud) key are in the sorted arrays; an empty range when none.</summary>
+    private (int First, int End) HitRange(long key)
     {
         var first = Array.BinarySearch(_hitKeys, key);
         if (first < 0)
-            return [];
+            return (0, 0);
         while (first > 0 && _hitKeys[first - 1] == key)
             first--;
         var end = first;
         while (end < _hitKeys.Length && _hitKeys[end] == key)
             end++;
-        return _hits.AsSpan(first, end - first);
+        return (first, end);
     }
 
     /// <summary>Every (MCI, cloud) pair where the join found an image, resolved: what a full recompute must look at.</summary>
     public IEnumerable<MatchResult> ResolveHits()
     {
-        for (var h = 0; h < _hitKeys.Length; h++)
+        for (int h = 0, end; h < _hitKeys.Length; h = end)
         {
-            if (h > 0 && _hitKeys[h] == _hitKeys[h - 1])
-                continue;
+            // The hits of one (matcher, cloud) pair are adjacent: no search needed.
+            for (end = h + 1; end < _hitKeys.Length && _hitKeys[end] == _hitKeys[h]; end++)
+            {
+            }
             var m = (int)(_hitKeys[h] / _inventories.Length);
             var c = (int)(_hitKeys[h] % _inventories.Length);
             var mciId = _matchers[m].MciId;
             if (_settings.Count > 0 && _settings.TryGetValue((mciId, _inventories[c].Cloud.Id), out var setting))
                 yield return Overlay(ResolveSetting(mciId, c, setting));
             else
-                yield return Overlay(ResolveMatcher(mciId, c, m));
+                yield return Overlay(ResolveMatcher(mciId, c, m, h, end));
         }
     }
 
@@ -236,7 +290,10 @@ public sealed class ImageMatcher
         if (_settings.TryGetValue((mciId, cloudId), out var setting))
             return Overlay(ResolveSetting(mciId, c, setting));
         if (_matcherByMciKind.TryGetValue((mciId, cloud.Kind), out var m))
-            return Overlay(ResolveMatcher(mciId, c, m));
+        {
+            var (first, end) = HitRange((long)m * _inventories.Length + c);
+            return Overlay(ResolveMatcher(mciId, c, m, first, end));
+        }
         return null;
     }
 
@@ -275,20 +332,21 @@ public sealed class ImageMatcher
             $"the setting's image {setting.ImageUid} no longer exists in {cloud.Name}; ask {Contact(cloud)} or choose another image", null, null);
     }
 
-    private MatchResult ResolveMatcher(string mciId, int c, int m)
+    private MatchResult ResolveMatcher(string mciId, int c, int m, int firstHit, int endHit)
     {
         var cloud = _inventories[c].Cloud;
         var matcher = _matchers[m];
         var images = _inventories[c].Images;
-        var matching = new List<(MatchImage Image, MatchEvidence Evidence)>();
-        var suspects = new List<MatchCandidate>();
-        foreach (var hit in HitsOf((long)m * _inventories.Length + c))
+        var matching = new List<(MatchImage Image, MatchEvidence Evidence)>(endHit - firstHit);
+        var suspects = new List<MatchCandidate>(0);
+        foreach (var hit in _hits.AsSpan(firstHit, endHit - firstHit))
         {
             var image = images[hit.Image];
-            if (hit.Evidence is MatchEvidence.SameFile or MatchEvidence.SameContent)
-                matching.Add((image, hit.Evidence));
-            else
-                suspects.Add(new MatchCandidate(image.Uid, image.Name, hit.Evidence, Chosen: false));
+            var evidence = Confirm(matcher, image, hit.Evidence);
+            if (evidence is MatchEvidence.SameFile or MatchEvidence.SameContent)
+                matching.Add((image, evidence.Value));
+            else if (evidence is not null)
+                suspects.Add(new MatchCandidate(image.Uid, image.Name, evidence.Value, Chosen: false));
         }
 
         if (matching.Count == 0 && suspects.Count > 0)
@@ -323,6 +381,22 @@ public sealed class ImageMatcher
         var decisive = DecisiveCriterion(winner, matching[1], matcher.ImageName);
         return new MatchResult(mciId, cloud, MatchStatus.Ambiguous, chosen, candidates, AmbiguityRule,
             $"{matching.Count} images match the fingerprint; {chosen.Uid} was chosen: {decisive}", matcher.Id, matcher.Fingerprint);
+    }
+
+    /// <summary>The scan compared 64-bit prefixes; the full digests decide (a crafted prefix collision is no match).</summary>
+    private static MatchEvidence? Confirm(MatchMatcher matcher, MatchImage image, MatchEvidence scanned)
+    {
+        var exact = matcher.Fingerprint.CompareWith(image.Digests.AsSpan()) switch
+        {
+            FingerprintComparison.SameFile => MatchEvidence.SameFile,
+            FingerprintComparison.SameContent => MatchEvidence.SameContent,
+            FingerprintComparison.Contradiction => MatchEvidence.Contradiction,
+            _ => (MatchEvidence?)null,
+        };
+        if (exact is not null)
+            return exact;
+        var named = !string.IsNullOrEmpty(matcher.ImageName) && image.Name == matcher.ImageName;
+        return scanned == MatchEvidence.NameOnly || named ? MatchEvidence.NameOnly : null;
     }
 
     private static int CompareCandidates((MatchImage Image, MatchEvidence Evidence) a, (MatchImage Image, MatchEvidence Evidence) b, string? expectedName)
