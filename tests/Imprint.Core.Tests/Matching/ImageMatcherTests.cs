@@ -82,6 +82,27 @@ public sealed class ImageMatcherTests
     }
 
     [Fact]
+    public void Resolve_SamePrefixOtherDigest_NotAMatch()
+    {
+        // The join compares 64-bit prefixes; a crafted digest sharing the prefix must still not match.
+        var genuine = new byte[32];
+        genuine.AsSpan(0, 8).Fill(0xab);
+        var forged = (byte[])genuine.Clone();
+        forged[31] = 1;
+        var fingerprint = new[] { Digest.FromBytes(DigestAlgorithm.Sha256, genuine) };
+        var matcher = ImageMatcher.Compute(
+            [new MatchInventory(Cloud("c1"), [Image("forged", [Digest.FromBytes(DigestAlgorithm.Sha256, forged)]),
+                Image("named", [Digest.FromBytes(DigestAlgorithm.Sha256, forged)], name: "expected")])],
+            [], [Matcher("mci", fingerprint, "expected")]);
+
+        var result = matcher.Resolve("mci", "c1")!;
+
+        result.Status.ShouldBe(MatchStatus.Suspect);
+        result.Candidates.ShouldHaveSingleItem().Uid.ShouldBe("named");
+        result.Candidates[0].Evidence.ShouldBe(MatchEvidence.NameOnly);
+    }
+
+    [Fact]
     public void Resolve_InactiveImageWithDigests_NoMatch()
     {
         var digests = FileDigests("ubuntu");
