@@ -338,7 +338,7 @@ public sealed class ImageMatcher
         var matcher = _matchers[m];
         var images = _inventories[c].Images;
         var matching = new List<(MatchImage Image, MatchEvidence Evidence)>(endHit - firstHit);
-        var suspects = new List<MatchCandidate>(0);
+        List<MatchCandidate>? suspects = null;
         foreach (var hit in _hits.AsSpan(firstHit, endHit - firstHit))
         {
             var image = images[hit.Image];
@@ -346,10 +346,10 @@ public sealed class ImageMatcher
             if (evidence is MatchEvidence.SameFile or MatchEvidence.SameContent)
                 matching.Add((image, evidence.Value));
             else if (evidence is not null)
-                suspects.Add(new MatchCandidate(image.Uid, image.Name, evidence.Value, Chosen: false));
+                (suspects ??= []).Add(new MatchCandidate(image.Uid, image.Name, evidence.Value, Chosen: false));
         }
 
-        if (matching.Count == 0 && suspects.Count > 0)
+        if (matching.Count == 0 && suspects is not null)
         {
             var first = suspects[0];
             var why = first.Evidence == MatchEvidence.NameOnly
@@ -366,12 +366,15 @@ public sealed class ImageMatcher
                 matcher.Id, matcher.Fingerprint);
         }
 
-        matching.Sort((a, b) => CompareCandidates(a, b, matcher.ImageName));
+        if (matching.Count > 1)
+            matching.Sort((a, b) => CompareCandidates(a, b, matcher.ImageName));
         var winner = matching[0];
         var chosen = new MatchCandidate(winner.Image.Uid, winner.Image.Name, winner.Evidence, Chosen: true);
-        var candidates = new List<MatchCandidate>(matching.Count + suspects.Count) { chosen };
-        candidates.AddRange(matching.Skip(1).Select(x => new MatchCandidate(x.Image.Uid, x.Image.Name, x.Evidence, Chosen: false)));
-        candidates.AddRange(suspects);
+        var candidates = new MatchCandidate[matching.Count + (suspects?.Count ?? 0)];
+        candidates[0] = chosen;
+        for (var i = 1; i < matching.Count; i++)
+            candidates[i] = new MatchCandidate(matching[i].Image.Uid, matching[i].Image.Name, matching[i].Evidence, Chosen: false);
+        suspects?.CopyTo(candidates, matching.Count);
         var how = winner.Evidence == MatchEvidence.SameFile ? "the same file" : "the same content (converted)";
         if (matching.Count == 1)
         {
