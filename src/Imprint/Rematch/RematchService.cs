@@ -88,12 +88,13 @@ internal sealed class RematchService(
         if (cloud is null)
             return null;
         var stored = await db.Images.Where(i => i.CloudId == cloudId).AsNoTracking().ToListAsync(cancellationToken);
+        var previous = stored.Select(InventoryMapping.ToInventoryImage).ToList();
 
         SyncResult sync;
         if (!_connectors.TryGetValue(cloud.Kind, out var connector))
         {
             // Public clouds of kinds Imprint cannot list yet rely on hand-written settings: nothing to sync.
-            sync = SyncResult.Ok(stored.Select(InventoryMapping.ToInventoryImage).ToList(), cloud.SyncState);
+            sync = SyncResult.Ok(previous, cloud.SyncState);
         }
         else
         {
@@ -101,7 +102,7 @@ internal sealed class RematchService(
             {
                 var endpoint = new CloudEndpoint(cloud.Id, cloud.Name, cloud.Endpoint, cloud.Region, UnprotectCredentials(cloud), cloud.SyncState,
                     await WantedContentDigestsAsync(db, cloud, cancellationToken));
-                sync = await connector.SyncAsync(endpoint, stored.Select(InventoryMapping.ToInventoryImage).ToList(), cancellationToken);
+                sync = await connector.SyncAsync(endpoint, previous, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -117,7 +118,7 @@ internal sealed class RematchService(
         List<MatchImage> matchImages;
         if (sync.Success)
         {
-            inventory = ReplaceInventory(db, tracked, stored, sync.Images!);
+            inventory = ReplaceInventory(db, tracked, stored, previous, sync.Images!);
             tracked.LastSyncError = null;
             tracked.LastSyncSucceededAt = startedAt;
             tracked.SyncState = sync.SyncState;
@@ -170,9 +171,11 @@ internal sealed class RematchService(
         cloud.ProtectedCredentials is null ? null : dataProtection.CreateProtector(CredentialsPurpose).Unprotect(cloud.ProtectedCredentials);
 
     /// <summary>Applies the new inventory as a diff against the stored one: unchanged rows are not written.</summary>
-    private static InventoryChanges ReplaceInventory(ImprintDb db, Cloud cloud, List<Image> stored, IReadOnlyList<InventoryImage> reported)
+    private static InventoryChanges ReplaceInventory(ImprintDb db, Cloud cloud, List<Image> stored, List<InventoryImage> previous, IReadOnlyList<InventoryImage> reported)
     {
         var byUid = stored.ToDictionary(i => i.Uid, StringComparer.Ordinal);
+        // Connectors hand back the previous inventory's own objects for what did not change: nothing to compare.
+        var unchanged = new HashSet<InventoryImage>(previous, ReferenceEqualityComparer.Instance);
         int added = 0, changed = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var image in reported)
@@ -181,7 +184,7 @@ internal sealed class RematchService(
                 continue;
             if (byUid.TryGetValue(image.Uid, out var row))
             {
-                if (InventoryMapping.CopyTo(image, row))
+                if (!unchanged.Contains(image) && InventoryMapping.CopyTo(image, row))
                 {
                     db.Images.Update(row);
                     changed++;
