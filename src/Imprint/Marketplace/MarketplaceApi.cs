@@ -127,8 +127,17 @@ internal static class MarketplaceApi
         var publication = await db.Publications.AsNoTracking().SingleOrDefaultAsync(p => p.Id == id && p.WithdrawnAt == null, cancellationToken);
         if (publication is null)
             return Problems.NotFound($"no publication {id}");
-        var result = await Importer.ImportAsync(db, rematch, publication, http, time, cancellationToken);
-        // Importing again changes nothing and answers with the same copy: 200 instead of 201.
+        ImportResponse result;
+        try
+        {
+            result = await Importer.ImportAsync(db, rematch, publication, http, time, cancellationToken);
+        }
+        catch (DbUpdateException e) when (StoreErrors.IsLostRace(e))
+        {
+            // A simultaneous import of the same publication committed first: its copy is the answer.
+            db.ChangeTracker.Clear();
+            result = await Importer.ImportAsync(db, rematch, publication, http, time, cancellationToken);
+        }
         // API.md answers an import with 201; a re-import is idempotent and answers the same copy (with created: false).
         return TypedResults.Created(result.Href, result);
     }

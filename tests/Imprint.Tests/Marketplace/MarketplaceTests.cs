@@ -3,7 +3,12 @@ using Imprint.Tests.Infrastructure;
 namespace Imprint.Tests.Marketplace;
 
 /// <summary>Publish in one account, import in another: the copy resolves against the importer's own folder cloud.</summary>
-public sealed class MarketplaceTests(ImprintServer server) : IClassFixture<ImprintServer>
+public sealed class MarketplaceTests(ImprintServer server) : MarketplaceScenarios(server), IClassFixture<ImprintServer>;
+
+/// <summary>The same on a real PostgreSQL, where simultaneous imports really run side by side.</summary>
+public sealed class PostgresMarketplaceTests(PostgresImprintServer server) : MarketplaceScenarios(server), IClassFixture<PostgresImprintServer>;
+
+public abstract class MarketplaceScenarios(ImprintServer server)
 {
     [Fact]
     public async Task PublishImportRematchLaunch_ResolvesInImportersOwnCloud()
@@ -143,5 +148,25 @@ public sealed class MarketplaceTests(ImprintServer server) : IClassFixture<Impri
         using var audit = other.As("admin");
         var entries = (await audit.GetAsync("/api/audit")).ShouldHaveStatus(200).Body["items"]!.AsArray();
         entries.ShouldContain(e => e!["action"]!.ToString() == "publication.import");
+    }
+
+    [Fact]
+    public async Task Import_SimultaneousRequests_OneCopyForAll()
+    {
+        var publisher = await server.CreateAccountWithRolesAsync();
+        var importer = await server.CreateAccountWithRolesAsync();
+        using var pub = publisher.As("publisher");
+        var mci = await pub.CreateMciAsync("raced");
+        await pub.AddMatcherAsync(mci, ["md5:d41d8cd98f00b204e9800998ecf8427e"]);
+        var template = await pub.CreateTemplateAsync(mci);
+        (await pub.PostAsync($"/api/server-templates/{template}/commit", new { message = "v1" })).ShouldHaveStatus(201);
+        var publication = (await pub.PostAsync($"/api/server-templates/{template}/publish", new { revision = 1, description = "raced" })).ShouldHaveStatus(201);
+        using var imp = importer.As("designer");
+
+        var replies = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => imp.PostAsync($"/api/publications/{publication["id"]}/import")));
+
+        replies.ShouldAllBe(r => r.Status == 201, string.Join("\n", replies.Select(r => r.ToString())));
+        replies.Select(r => r["serverTemplateId"]).Distinct().ShouldHaveSingleItem();
+        replies.Count(r => r.Body["created"]!.GetValue<bool>()).ShouldBe(1);
     }
 }
