@@ -58,4 +58,4 @@ echo "curl paging loop (limit=1000):       ${CURL} s"
 echo "imprint full sync (rematch via API): ${FULL} s   ratio $(echo "scale=2; $FULL / $CURL" | bc)"
 echo "imprint incremental, no change:      ${INC} s   Glance requests: $((AFTER - BEFORE))"
 echo "server-side, as imprint logged them:"
-grep -o "Rematch of cloud .*" "$WORK/serve.log" | tail -2 | sed 's/^/  /'
+grep -oE "(Rematch of cloud|Glance sync|Synced|synced).*" "$WORK/serve.log" | tail -4 | sed 's/^/  /'
