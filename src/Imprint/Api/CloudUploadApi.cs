@@ -4,7 +4,6 @@ using Imprint.Core.Digests;
 using Imprint.Rematch;
 using Imprint.Storage;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -23,20 +22,14 @@ internal static class CloudUploadApi
     /// <summary>Image files are large: this route alone accepts bodies up to this size. 1 TiB.</summary>
     public const long MaxImageSize = 1L << 40;
 
-    /// <summary>True for the upload route, which has its own body limit (the 1 MiB one of every other route does not apply).</summary>
-    public static bool IsUpload(HttpRequest request) =>
-        HttpMethods.IsPost(request.Method) && request.Path.StartsWithSegments("/api/clouds", out var rest)
-        && rest.Value is { } tail && tail.EndsWith("/images", StringComparison.Ordinal) && tail.Count(c => c == '/') == 2;
-
     public static void MapCloudUploadApi(this IEndpointRouteBuilder routes) =>
-        routes.MapPost("/api/clouds/{id}/images", UploadAsync).WithTags("Clouds").RequireAuthorization(Policies.ManageClouds);
+        routes.MapPost("/api/clouds/{id}/images", UploadAsync).WithTags("Clouds").RequireAuthorization(Policies.ManageClouds)
+            .WithMetadata(new RequestSizeLimitAttribute(MaxImageSize));
 
     private static async Task<Results<Created<UploadResponse>, ValidationProblem, ProblemHttpResult>> UploadAsync(
         ImprintDb db, string id, [FromQuery] string? name, [FromQuery] string? diskFormat, [FromQuery] string[]? digest, HttpContext http, [FromServices] IEnumerable<IImageUploader> uploaders,
         IDataProtectionProvider protection, RematchService rematch, CancellationToken cancellationToken)
     {
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            limit.MaxRequestBodySize = MaxImageSize;
         var cloud = await db.Clouds.AsNoTracking().SingleOrDefaultAsync(c => c.Id == id, cancellationToken);
         if (cloud is null)
             return Problems.NotFound($"no cloud {id}");

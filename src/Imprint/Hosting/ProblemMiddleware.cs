@@ -1,4 +1,6 @@
 using Imprint.Api;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 
 namespace Imprint.Hosting;
 
@@ -10,9 +12,13 @@ internal sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMid
 {
     public async Task InvokeAsync(HttpContext context, IProblemDetailsService problems)
     {
-        if (context.Request.ContentLength > ServerApp.MaxRequestBodySize && !Api.CloudUploadApi.IsUpload(context.Request))
+        // Routing has run: a route may declare its own body limit (image uploads); every other one has the default.
+        var limit = context.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize ?? ServerApp.MaxRequestBodySize;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+            feature.MaxRequestBodySize = limit;
+        if (context.Request.ContentLength > limit)
         {
-            await WriteAsync(context, problems, StatusCodes.Status413PayloadTooLarge, $"the request body is larger than {ServerApp.MaxRequestBodySize} bytes", null);
+            await WriteAsync(context, problems, StatusCodes.Status413PayloadTooLarge, $"the request body is larger than {limit} bytes", null);
             return;
         }
         try
