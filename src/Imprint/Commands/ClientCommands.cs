@@ -36,7 +36,7 @@ internal static class ClientCommands
             using var client = await ImprintClient.CreateAsync(parse, cancellationToken);
             if (client is null)
                 return 1;
-            var cloudId = await ResolveCloudAsync(client, parse.GetValue(cloudArgument)!, cancellationToken);
+            var cloudId = await client.ResolveCloudIdAsync(parse.GetValue(cloudArgument)!, cancellationToken);
             var report = cloudId is null ? null : await client.SendAsync(HttpMethod.Post, $"/api/clouds/{cloudId}/rematch", cancellationToken);
             if (report is null)
                 return 1;
@@ -73,14 +73,5 @@ internal static class ClientCommands
             return 0;
         });
         return command;
-    }
-
-    private static async Task<string?> ResolveCloudAsync(ImprintClient client, string idOrName, CancellationToken cancellationToken)
-    {
-        var page = await client.SendAsync(HttpMethod.Get, "/api/clouds?limit=500", cancellationToken);
-        var match = page?["items"]!.AsArray().FirstOrDefault(c => c!["id"]!.ToString() == idOrName || c["name"]!.ToString() == idOrName);
-        if (match is null && page is not null)
-            await Console.Error.WriteLineAsync($"imprint: no cloud with id or name '{idOrName}'");
-        return match?["id"]?.ToString();
     }
 }

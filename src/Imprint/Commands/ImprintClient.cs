@@ -75,5 +75,15 @@ internal sealed class ImprintClient : IDisposable
         }
     }
 
+    /// <summary>The id of the cloud with this id or name, or null after saying there is none.</summary>
+    public async Task<string?> ResolveCloudIdAsync(string idOrName, CancellationToken cancellationToken)
+    {
+        var page = await SendAsync(HttpMethod.Get, "/api/clouds?limit=500", cancellationToken);
+        var match = page?["items"]!.AsArray().FirstOrDefault(c => c!["id"]!.ToString() == idOrName || c["name"]!.ToString() == idOrName);
+        if (match is null && page is not null)
+            await Console.Error.WriteLineAsync($"imprint: no cloud with id or name '{idOrName}'");
+        return match?["id"]?.ToString();
+    }
+
     public void Dispose() => _http.Dispose();
 }

@@ -32,7 +32,7 @@ internal static class UploadCommand
             using var client = await ImprintClient.CreateAsync(parse, cancellationToken);
             if (client is null)
                 return 1;
-            var cloudId = await ResolveCloudAsync(client, parse.GetValue(cloudOption)!, cancellationToken);
+            var cloudId = await client.ResolveCloudIdAsync(parse.GetValue(cloudOption)!, cancellationToken);
             if (cloudId is null)
                 return 1;
 
@@ -79,15 +79,6 @@ internal static class UploadCommand
             result = await work(new Progress<long>(done => task.Value = done));
         });
         return result;
-    }
-
-    private static async Task<string?> ResolveCloudAsync(ImprintClient client, string idOrName, CancellationToken cancellationToken)
-    {
-        var page = await client.SendAsync(HttpMethod.Get, "/api/clouds?limit=500", cancellationToken);
-        var match = page?["items"]!.AsArray().FirstOrDefault(c => c!["id"]!.ToString() == idOrName || c["name"]!.ToString() == idOrName);
-        if (match is null && page is not null)
-            await Console.Error.WriteLineAsync($"imprint: no cloud with id or name '{idOrName}'");
-        return match?["id"]?.ToString();
     }
 
     /// <summary>Reports how many bytes were read.</summary>
