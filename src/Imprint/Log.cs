@@ -3,9 +3,6 @@ namespace Imprint;
 /// <summary>Source-generated log messages with stable event ids: 1xxx hosting, 2xxx rematch, 3xxx API.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(1001, LogLevel.Information, "Imprint is listening on {Urls} (data in {DataDirectory}, database {Provider})")]
-    public static partial void Listening(ILogger logger, string urls, string dataDirectory, string provider);
-
     [LoggerMessage(1002, LogLevel.Information, "Created account 'default' and its admin token in {Path}")]
     public static partial void FirstStart(ILogger logger, string path);
 

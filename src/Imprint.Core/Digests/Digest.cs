@@ -30,9 +30,6 @@ public readonly struct Digest : IEquatable<Digest>, IComparable<Digest>
     /// <summary>The algorithm.</summary>
     public DigestAlgorithm Algorithm { get; }
 
-    /// <summary>The digest's bytes.</summary>
-    public byte[] ToArray() => ((ReadOnlySpan<byte>)_value)[..Length].ToArray();
-
     /// <summary>The digest value as lowercase hex.</summary>
     public string Hex => Convert.ToHexStringLower(((ReadOnlySpan<byte>)_value)[..Length]);
 

@@ -60,7 +60,8 @@ internal sealed class RematchService(
                 if (cloud is null)
                     continue;
                 var images = await db.Images.Where(i => i.CloudId == cloudId).AsNoTracking().ToListAsync(cancellationToken);
-                await ApplyMatchesAsync(db, cloud, images.Select(InventoryMapping.ToMatchImage).ToList(), cancellationToken);
+                var matchers = await MatchersOfAsync(db, cloud, cancellationToken);
+                await ApplyMatchesAsync(db, cloud, matchers, images.Select(InventoryMapping.ToMatchImage).ToList(), cancellationToken);
                 await db.SaveChangesAsync(cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             }
@@ -89,6 +90,9 @@ internal sealed class RematchService(
             return null;
         var stored = await db.Images.Where(i => i.CloudId == cloudId).AsNoTracking().ToListAsync(cancellationToken);
         var previous = stored.Select(InventoryMapping.ToInventoryImage).ToList();
+        // Loaded once for the connector (which content digests are wanted) and the matching; a matcher added meanwhile
+        // recomputes this cloud itself, after this rematch releases the cloud.
+        var matchers = await MatchersOfAsync(db, cloud, cancellationToken);
 
         SyncResult sync;
         if (!_connectors.TryGetValue(cloud.Kind, out var connector))
@@ -101,7 +105,7 @@ internal sealed class RematchService(
             try
             {
                 var endpoint = new CloudEndpoint(cloud.Id, cloud.Name, cloud.Endpoint, cloud.Region, UnprotectCredentials(cloud), cloud.SyncState,
-                    await WantedContentDigestsAsync(db, cloud, cancellationToken));
+                    WantedContentDigests(matchers));
                 sync = await connector.SyncAsync(endpoint, previous, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -130,7 +134,7 @@ internal sealed class RematchService(
             tracked.LastSyncError = sync.Error;
             matchImages = stored.Select(InventoryMapping.ToMatchImage).ToList();
         }
-        var (settings, matches) = await ApplyMatchesAsync(db, tracked, matchImages, cancellationToken);
+        var (settings, matches) = await ApplyMatchesAsync(db, tracked, matchers, matchImages, cancellationToken);
         db.Audit.Add(new AuditEntry
         {
             AccountId = accountId,
@@ -155,14 +159,14 @@ internal sealed class RematchService(
         return report;
     }
 
-    private static async Task<IReadOnlySet<Digest>> WantedContentDigestsAsync(ImprintDb db, Cloud cloud, CancellationToken cancellationToken)
-    {
-        var fingerprints = await db.Matchers.Where(m => m.AccountId == cloud.AccountId && m.CloudKind == cloud.Kind)
-            .Select(m => m.Fingerprint).ToListAsync(cancellationToken);
-        return fingerprints.SelectMany(InventoryMapping.ParseDigests)
+    /// <summary>The account's matchers that apply to clouds of this cloud's kind.</summary>
+    private static Task<List<Matcher>> MatchersOfAsync(ImprintDb db, Cloud cloud, CancellationToken cancellationToken) =>
+        db.Matchers.AsNoTracking().Where(m => m.AccountId == cloud.AccountId && m.CloudKind == cloud.Kind).ToListAsync(cancellationToken);
+
+    private static HashSet<Digest> WantedContentDigests(List<Matcher> matchers) =>
+        matchers.SelectMany(m => InventoryMapping.ParseDigests(m.Fingerprint))
             .Where(d => d.Algorithm == DigestAlgorithm.DiskSha256)
             .ToHashSet();
-    }
 
     private TimeSpan Jittered(TimeSpan interval) =>
         interval + TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * interval.TotalMilliseconds * 0.1);
@@ -206,10 +210,10 @@ internal sealed class RematchService(
     }
 
     /// <summary>Recomputes the cloud's matches and applies the diff of generated settings and stored matches.</summary>
-    private async Task<(SettingChanges, MatchChanges)> ApplyMatchesAsync(ImprintDb db, Cloud cloud, List<MatchImage> images, CancellationToken cancellationToken)
+    private async Task<(SettingChanges, MatchChanges)> ApplyMatchesAsync(ImprintDb db, Cloud cloud, List<Matcher> matchers, List<MatchImage> images,
+        CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var matchers = await db.Matchers.Where(m => m.AccountId == cloud.AccountId && m.CloudKind == cloud.Kind).ToListAsync(cancellationToken);
         var settings = await db.Settings.Where(s => s.CloudId == cloud.Id).ToListAsync(cancellationToken);
         var handWritten = settings.Where(s => s.GeneratedBy is null).Select(s => new MatchSetting(s.MciId, s.CloudId, s.ImageUid)).ToList();
         var matchCloud = new MatchCloud(cloud.Id, cloud.Name, cloud.Kind, cloud.IsPublic, cloud.AdminContact, cloud.LastSyncError, CanList(cloud.Kind));
