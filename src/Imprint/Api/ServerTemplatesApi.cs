@@ -47,6 +47,15 @@ internal static class ServerTemplatesApi
         return group;
     }
 
+    /// <summary>The HEAD ServerTemplate to edit, or the problem: unknown (404) or a committed revision (409).</summary>
+    private static async Task<(ServerTemplate Template, ProblemHttpResult? Refused)> EditableAsync(ImprintDb db, string id, CancellationToken cancellationToken)
+    {
+        var template = await db.ServerTemplates.SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (template is null)
+            return (null!, Problems.NotFound($"no ServerTemplate {id}"));
+        return (template, template.IsHead ? null : CommittedConflict(template));
+    }
+
     private static ProblemHttpResult CommittedConflict(ServerTemplate t) =>
         Problems.Conflict($"ServerTemplate {t.Id} is committed revision {t.Revision} of '{t.Name}' and cannot change: edit its HEAD and commit again");
 
@@ -96,11 +105,9 @@ internal static class ServerTemplatesApi
     private static async Task<Results<Ok<ServerTemplateResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
         ImprintDb db, string id, ServerTemplateRequest request, HttpContext http, TimeProvider time, CancellationToken cancellationToken)
     {
-        var template = await db.ServerTemplates.SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
-        if (template is null)
-            return Problems.NotFound($"no ServerTemplate {id}");
-        if (!template.IsHead)
-            return CommittedConflict(template);
+        var (template, refused) = await EditableAsync(db, id, cancellationToken);
+        if (refused is not null)
+            return refused;
         var check = new Validation();
         if (request.Name is not null)
             check.Required("name", request.Name, 100);
@@ -200,11 +207,9 @@ internal static class ServerTemplatesApi
     private static async Task<Results<Created<TemplateMciResponse>, ValidationProblem, ProblemHttpResult>> AddMciAsync(
         ImprintDb db, string id, TemplateMciRequest request, HttpContext http, TimeProvider time, CancellationToken cancellationToken)
     {
-        var template = await db.ServerTemplates.SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
-        if (template is null)
-            return Problems.NotFound($"no ServerTemplate {id}");
-        if (!template.IsHead)
-            return CommittedConflict(template);
+        var (template, refused) = await EditableAsync(db, id, cancellationToken);
+        if (refused is not null)
+            return refused;
         if (string.IsNullOrWhiteSpace(request.MciId))
             return Problems.Invalid("mciId", "is required");
         var mci = await db.MultiCloudImages.SingleOrDefaultAsync(m => m.Id == request.MciId, cancellationToken);
