@@ -10,10 +10,21 @@ public interface ICloudConnector
 
     /// <summary>
     /// Lists every image of the cloud. <paramref name="previous"/> is the last good inventory, which a connector may use
-    /// to avoid work (unchanged files are not hashed again; an incremental listing only asks for what changed).
-    /// An unreachable or unreadable cloud is a failed <see cref="SyncResult"/>, never an empty inventory.
+    /// to avoid work (unchanged files are not hashed again; an incremental listing only asks for what changed). It is
+    /// still being loaded when the connector is called: await it when it is needed, so that asking the cloud and reading
+    /// the stored inventory overlap. An unreachable or unreadable cloud is a failed <see cref="SyncResult"/>, never an
+    /// empty inventory.
     /// </summary>
-    Task<SyncResult> SyncAsync(CloudEndpoint cloud, IReadOnlyList<InventoryImage> previous, CancellationToken cancellationToken);
+    Task<SyncResult> SyncAsync(CloudEndpoint cloud, Task<IReadOnlyList<InventoryImage>> previous, CancellationToken cancellationToken);
+}
+
+/// <summary>Conveniences over <see cref="ICloudConnector"/>.</summary>
+public static class CloudConnectorExtensions
+{
+    /// <summary>Lists every image of the cloud, given a previous inventory already at hand.</summary>
+    public static Task<SyncResult> SyncAsync(this ICloudConnector connector, CloudEndpoint cloud, IReadOnlyList<InventoryImage> previous,
+        CancellationToken cancellationToken) =>
+        connector.SyncAsync(cloud, Task.FromResult(previous), cancellationToken);
 }
 
 /// <summary>What a connector needs to reach a cloud.</summary>

@@ -16,7 +16,7 @@ public sealed class FolderConnector : ICloudConnector
     public string Kind => "folder";
 
     /// <inheritdoc />
-    public async Task<SyncResult> SyncAsync(CloudEndpoint cloud, IReadOnlyList<InventoryImage> previous, CancellationToken cancellationToken)
+    public async Task<SyncResult> SyncAsync(CloudEndpoint cloud, Task<IReadOnlyList<InventoryImage>> previous, CancellationToken cancellationToken)
     {
         var root = cloud.Endpoint;
         if (!Directory.Exists(root))
@@ -38,7 +38,7 @@ public sealed class FolderConnector : ICloudConnector
             return SyncResult.Failed($"folder {root} cannot be read: {e.Message}");
         }
 
-        var known = previous.ToDictionary(i => i.Uid, StringComparer.Ordinal);
+        var known = (await previous).ToDictionary(i => i.Uid, StringComparer.Ordinal);
         var images = new List<InventoryImage>(files.Count);
         foreach (var file in files.OrderBy(f => f.FullName, StringComparer.Ordinal))
         {

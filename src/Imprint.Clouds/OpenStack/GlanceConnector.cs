@@ -42,7 +42,7 @@ public sealed class GlanceConnector : ICloudConnector
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _lastRequests = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
-    public async Task<SyncResult> SyncAsync(CloudEndpoint cloud, IReadOnlyList<InventoryImage> previous, CancellationToken cancellationToken)
+    public async Task<SyncResult> SyncAsync(CloudEndpoint cloud, Task<IReadOnlyList<InventoryImage>> previousInventory, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var options = _options.Value;
@@ -60,6 +60,7 @@ public sealed class GlanceConnector : ICloudConnector
                 query += "&updated_at=gt:" + Uri.EscapeDataString(since);
             }
             var (listed, pages) = await ListAsync(session, query, cancellationToken);
+            var previous = await previousInventory;
 
             Dictionary<string, InventoryImage> inventory;
             if (incremental)

@@ -88,17 +88,17 @@ internal sealed class RematchService(
         var cloud = await db.Clouds.AsNoTracking().SingleOrDefaultAsync(c => c.Id == cloudId && c.AccountId == accountId, cancellationToken);
         if (cloud is null)
             return null;
-        var stored = await db.Images.Where(i => i.CloudId == cloudId).AsNoTracking().ToListAsync(cancellationToken);
-        var previous = stored.Select(InventoryMapping.ToInventoryImage).ToList();
         // Loaded once for the connector (which content digests are wanted) and the matching; a matcher added meanwhile
         // recomputes this cloud itself, after this rematch releases the cloud.
         var matchers = await MatchersOfAsync(db, cloud, cancellationToken);
+        // The stored inventory loads while the connector asks the cloud; the context is not used again until it is loaded.
+        var loading = LoadInventoryAsync(db, cloudId, cancellationToken);
 
         SyncResult sync;
         if (!_connectors.TryGetValue(cloud.Kind, out var connector))
         {
             // Public clouds of kinds Imprint cannot list yet rely on hand-written settings: nothing to sync.
-            sync = SyncResult.Ok(previous, cloud.SyncState);
+            sync = SyncResult.Ok((await loading).Previous, cloud.SyncState);
         }
         else
         {
@@ -106,13 +106,15 @@ internal sealed class RematchService(
             {
                 var endpoint = new CloudEndpoint(cloud.Id, cloud.Name, cloud.Endpoint, cloud.Region, UnprotectCredentials(cloud), cloud.SyncState,
                     WantedContentDigests(matchers));
-                sync = await connector.SyncAsync(endpoint, previous, cancellationToken);
+                sync = await connector.SyncAsync(endpoint, PreviousOf(loading), cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 sync = SyncResult.Failed(e is OperationCanceledException ? "the cloud did not answer in time" : e.Message);
             }
         }
+        // A failure to read the stored inventory is ours, not the cloud's: it ends the rematch here, before any write.
+        var (stored, previous) = await loading;
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var tracked = await db.Clouds.SingleAsync(c => c.Id == cloudId, cancellationToken);
@@ -122,7 +124,7 @@ internal sealed class RematchService(
         List<MatchImage> matchImages;
         if (sync.Success)
         {
-            inventory = ReplaceInventory(db, tracked, stored, previous, sync.Images!);
+            inventory = await ReplaceInventoryAsync(db, tracked, stored, previous, sync.Images!, cancellationToken);
             tracked.LastSyncError = null;
             tracked.LastSyncSucceededAt = startedAt;
             tracked.SyncState = sync.SyncState;
@@ -159,6 +161,16 @@ internal sealed class RematchService(
         return report;
     }
 
+    private static async Task<(List<Image> Stored, IReadOnlyList<InventoryImage> Previous)> LoadInventoryAsync(ImprintDb db, string cloudId,
+        CancellationToken cancellationToken)
+    {
+        var stored = await db.Images.Where(i => i.CloudId == cloudId).AsNoTracking().ToListAsync(cancellationToken);
+        return (stored, stored.Select(InventoryMapping.ToInventoryImage).ToList());
+    }
+
+    private static async Task<IReadOnlyList<InventoryImage>> PreviousOf(Task<(List<Image> Stored, IReadOnlyList<InventoryImage> Previous)> loading) =>
+        (await loading).Previous;
+
     /// <summary>The account's matchers that apply to clouds of this cloud's kind.</summary>
     private static Task<List<Matcher>> MatchersOfAsync(ImprintDb db, Cloud cloud, CancellationToken cancellationToken) =>
         db.Matchers.AsNoTracking().Where(m => m.AccountId == cloud.AccountId && m.CloudKind == cloud.Kind).ToListAsync(cancellationToken);
@@ -174,13 +186,18 @@ internal sealed class RematchService(
     private string? UnprotectCredentials(Cloud cloud) =>
         cloud.ProtectedCredentials is null ? null : dataProtection.CreateProtector(CredentialsPurpose).Unprotect(cloud.ProtectedCredentials);
 
-    /// <summary>Applies the new inventory as a diff against the stored one: unchanged rows are not written.</summary>
-    private static InventoryChanges ReplaceInventory(ImprintDb db, Cloud cloud, List<Image> stored, List<InventoryImage> previous, IReadOnlyList<InventoryImage> reported)
+    /// <summary>
+    /// Applies the new inventory as a diff against the stored one, in the caller's transaction: unchanged rows are not
+    /// written, changed ones are updated through the context, new and vanished ones are inserted and deleted in bulk.
+    /// </summary>
+    private static async Task<InventoryChanges> ReplaceInventoryAsync(ImprintDb db, Cloud cloud, List<Image> stored, IReadOnlyList<InventoryImage> previous,
+        IReadOnlyList<InventoryImage> reported, CancellationToken cancellationToken)
     {
         var byUid = stored.ToDictionary(i => i.Uid, StringComparer.Ordinal);
         // Connectors hand back the previous inventory's own objects for what did not change: nothing to compare.
         var unchanged = new HashSet<InventoryImage>(previous, ReferenceEqualityComparer.Instance);
-        int added = 0, changed = 0;
+        var changed = 0;
+        var added = new List<Image>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var image in reported)
         {
@@ -197,16 +214,13 @@ internal sealed class RematchService(
             }
             var created = new Image { AccountId = cloud.AccountId, CloudId = cloud.Id, Uid = image.Uid, Name = image.Name };
             InventoryMapping.CopyTo(image, created);
-            db.Images.Add(created);
-            added++;
+            added.Add(created);
         }
-        var removed = 0;
-        foreach (var row in stored.Where(row => !seen.Contains(row.Uid)))
-        {
-            db.Images.Remove(row);
-            removed++;
-        }
-        return new InventoryChanges(seen.Count, added, removed, changed);
+        var removed = stored.Where(row => !seen.Contains(row.Uid)).Select(row => row.Id).ToList();
+        foreach (var chunk in removed.Chunk(1000))
+            await db.Images.Where(i => i.CloudId == cloud.Id && chunk.Contains(i.Id)).ExecuteDeleteAsync(cancellationToken);
+        await db.InsertAsync(added, cancellationToken);
+        return new InventoryChanges(seen.Count, added.Count, removed.Count, changed);
     }
 
     /// <summary>Recomputes the cloud's matches and applies the diff of generated settings and stored matches.</summary>

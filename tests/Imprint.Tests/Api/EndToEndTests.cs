@@ -100,6 +100,48 @@ public abstract class EndToEndScenarios(ImprintServer server)
     }
 
     [Fact]
+    public async Task Rematch_ManyImagesAddedThenMostRemoved_InventoryIsExactlyTheFolder()
+    {
+        // 23 new images are written in several multi-row statements (and a last, shorter one); 14 vanish in one delete.
+        using var api = server.Client();
+        var folder = TestImages.NewFolder();
+        var written = Enumerable.Range(0, 23).ToDictionary(i => $"img-{i:00}.raw", i => TestImages.Write(folder, $"img-{i:00}.raw", seed: 100 + i, size: 4096 * (i + 1)));
+        var cloud = await api.CreateFolderCloudAsync(folder);
+
+        var first = await api.RematchAsync(cloud);
+
+        first.Body["inventory"]!["added"]!.GetValue<int>().ShouldBe(23);
+        await ShouldListExactlyAsync(api, cloud, written);
+        foreach (var name in written.Keys.Where((_, i) => i % 5 != 0).ToList())
+        {
+            File.Delete(written[name]);
+            written.Remove(name);
+        }
+        written["late.raw"] = TestImages.Write(folder, "late.raw", seed: 99);
+
+        var second = await api.RematchAsync(cloud);
+
+        second.Body["inventory"]!["added"]!.GetValue<int>().ShouldBe(1);
+        second.Body["inventory"]!["removed"]!.GetValue<int>().ShouldBe(18);
+        await ShouldListExactlyAsync(api, cloud, written);
+    }
+
+    private static async Task ShouldListExactlyAsync(ApiClient api, string cloud, Dictionary<string, string> files)
+    {
+        var items = (await api.GetAsync($"/api/clouds/{cloud}/images?limit=100")).ShouldHaveStatus(200).Body["items"]!.AsArray();
+        var listed = items.ToDictionary(i => i!["uid"]!.ToString(), i => i!);
+        listed.Keys.Order(StringComparer.Ordinal).ShouldBe(files.Keys.Order(StringComparer.Ordinal));
+        foreach (var (uid, path) in files)
+        {
+            listed[uid]["size"]!.GetValue<long>().ShouldBe(new FileInfo(path).Length);
+            TestImages.FileDigests(path).ShouldBeSubsetOf(listed[uid]["digests"]!.AsArray().Select(d => d!.ToString()));
+            listed[uid]["virtualSize"]!.GetValue<long>().ShouldBe(new FileInfo(path).Length);
+            DateTimeOffset.Parse(listed[uid]["updatedAt"]!.ToString(), System.Globalization.CultureInfo.InvariantCulture)
+                .ShouldBe(new DateTimeOffset(File.GetLastWriteTimeUtc(path)), TimeSpan.FromMilliseconds(1));
+        }
+    }
+
+    [Fact]
     public async Task HandWrittenSetting_ImageGone_Missing_AndPinsOverMatcher()
     {
         using var api = server.Client();
