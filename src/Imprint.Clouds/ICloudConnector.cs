@@ -30,8 +30,8 @@ public static class CloudConnectorExtensions
 /// <summary>What a connector needs to reach a cloud.</summary>
 /// <param name="Credentials">Decrypted credentials, or null. Never log them.</param>
 /// <param name="SyncState">What the connector kept from its last successful sync (e.g. a watermark), or null.</param>
-/// <param name="WantedContentDigests">The <c>disk-sha256</c> digests that matchers of this cloud's kind look for: a
-/// connector that can fingerprint image content (by downloading it) only needs to when this is not empty.</param>
+/// <param name="WantedContent">The <c>disk-sha256</c> digests that matchers of this cloud's kind look for, with their virtual sizes:
+/// a connector that can fingerprint image content (by downloading it) only needs to for images that could match one; null = none.</param>
 public sealed record CloudEndpoint(
     string Id,
     string Name,
@@ -39,7 +39,7 @@ public sealed record CloudEndpoint(
     string? Region,
     string? Credentials,
     string? SyncState,
-    IReadOnlySet<Digest>? WantedContentDigests = null);
+    WantedContent? WantedContent = null);
 
 /// <summary>One image as the cloud reports it.</summary>
 public sealed record InventoryImage(

@@ -153,6 +153,9 @@ public sealed class PagesTests(UiServer server) : IClassFixture<UiServer>
             html.ShouldContain($"<code class=\"digest\" data-copy=\"{digest}\">{digest}</code>");
             html.ShouldContain($"<span class=\"alg\">{digest[..digest.LastIndexOf(':')]}</span>");
         }
+        // The demo's matchers carry the virtual size of the image they were made from, shown for people and exactly.
+        matcher.VirtualSize.ShouldBe(3 * 1024 * 1024 + 4096);
+        html.ShouldContain("<dt>Virtual size</dt><dd>3 MiB (3149824 bytes)</dd>");
         html.ShouldContain("ami-0b8c2d9e0f1a2b3c4");
         html.ShouldContain("t3.small");
         html.ShouldContain("by hand (pins the image)");

@@ -129,8 +129,8 @@ public sealed class GlanceConnector : ICloudConnector
 
     /// <summary>
     /// Gives each image without a content digest the one it can have without downloading (same file digest as an image
-    /// fingerprinted before), and when matchers look for content digests, downloads and fingerprints the others, smallest
-    /// first, up to the byte cap; what the cap defers is marked in <see cref="ContentProperty"/> and done next time.
+    /// fingerprinted before), and when matchers look for content digests, downloads and fingerprints the others whose virtual
+    /// size could match, smallest first, up to the byte cap; what the cap defers is marked in <see cref="ContentProperty"/> and done next time.
     /// </summary>
     private async Task<ContentWork> FingerprintContentAsync(GlanceSession session, CloudEndpoint cloud, Dictionary<string, InventoryImage> inventory,
         IReadOnlyList<InventoryImage> previous, OpenStackOptions options, CancellationToken cancellationToken)
@@ -149,7 +149,7 @@ public sealed class GlanceConnector : ICloudConnector
                 known[key] = (null, note);
         }
 
-        var wanted = cloud.WantedContentDigests is { Count: > 0 };
+        var wanted = cloud.WantedContent ?? WantedContent.None;
         long bytes = 0;
         int fingerprinted = 0, deferred = 0;
         foreach (var listed in inventory.Values.OrderBy(i => i.Size ?? 0).ThenBy(i => i.Uid, StringComparer.Ordinal).ToList())
@@ -170,7 +170,8 @@ public sealed class GlanceConnector : ICloudConnector
                 inventory[image.Uid] = WithContent(image, cached.Disk, cached.Note);
                 continue;
             }
-            if (!wanted || image.DiskFormat is not { } format || !ReadableFormats.Contains(format))
+            // The content digest covers the virtual size: an image whose size Glance knows and no wanted digest has is not downloaded.
+            if (!wanted.CouldMatch(image.VirtualSize) || image.DiskFormat is not { } format || !ReadableFormats.Contains(format))
                 continue;
             // The first download of a rematch always goes, or an image larger than the cap would be deferred forever.
             if (bytes > 0 && bytes + image.Size.Value > options.ContentByteCap)

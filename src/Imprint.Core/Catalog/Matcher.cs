@@ -11,6 +11,11 @@ public sealed class Matcher
     public required string Fingerprint { get; set; }
     /// <summary>The name the image is expected to have: an image so named whose digests do not match is suspect.</summary>
     public string? ImageName { get; set; }
+    /// <summary>
+    /// The virtual disk size in bytes of the image the fingerprint was made from, or null when unknown. A connector that
+    /// must download images to learn their content digest skips those whose virtual size is known and differs.
+    /// </summary>
+    public long? VirtualSize { get; set; }
     public string? UserData { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
 }

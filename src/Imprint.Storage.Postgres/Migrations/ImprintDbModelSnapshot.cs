@@ -331,6 +331,9 @@ namespace Imprint.Storage.Postgres.Migrations
                     b.Property<string>("UserData")
                         .HasColumnType("text");
 
+                    b.Property<long?>("VirtualSize")
+                        .HasColumnType("bigint");
+
                     b.HasKey("Id");
 
                     b.HasIndex("AccountId", "CloudKind");

@@ -322,6 +322,9 @@ namespace Imprint.Storage.Sqlite.Migrations
                     b.Property<string>("UserData")
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("VirtualSize")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("AccountId", "CloudKind");

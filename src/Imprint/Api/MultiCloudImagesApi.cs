@@ -30,12 +30,15 @@ internal sealed record SettingResponse(string Id, string Href, string CloudId, s
         s.InstanceType, s.UserData, s.GeneratedBy);
 }
 
-internal sealed record MatcherRequest(string? CloudKind, IReadOnlyList<string?>? Fingerprint, string? ImageName, string? UserData);
+/// <param name="VirtualSize">The virtual disk size in bytes of the image the fingerprint was made from (as <c>imprint fingerprint --json</c>
+/// prints it), or null when unknown.</param>
+internal sealed record MatcherRequest(string? CloudKind, IReadOnlyList<string?>? Fingerprint, string? ImageName, string? UserData, long? VirtualSize = null);
 
-internal sealed record MatcherResponse(string Id, string Href, string CloudKind, IReadOnlyList<string> Fingerprint, string? ImageName, string? UserData)
+internal sealed record MatcherResponse(string Id, string Href, string CloudKind, IReadOnlyList<string> Fingerprint, long? VirtualSize, string? ImageName,
+    string? UserData)
 {
     public static MatcherResponse From(Matcher m) => new(m.Id, $"/api/multi-cloud-images/{m.MciId}/matchers/{m.Id}", m.CloudKind,
-        m.Fingerprint.Split(' '), m.ImageName, m.UserData);
+        m.Fingerprint.Split(' '), m.VirtualSize, m.ImageName, m.UserData);
 }
 
 internal sealed record ImageLink(string Uid, string Name, string Href, string? ConsoleUrl);
@@ -343,6 +346,8 @@ internal static class MultiCloudImagesApi
             check.Add("fingerprint", "at most 16 digests");
         else if (!fingerprint.Success)
             check.Add("fingerprint", fingerprint.Error);
+        if (request.VirtualSize is <= 0)
+            check.Add("virtualSize", $"must be a positive number of bytes, not {request.VirtualSize}");
         check.Length("imageName", request.ImageName, 255);
         check.Length("userData", request.UserData, 64 * 1024);
         if (!check.IsValid)
@@ -358,12 +363,13 @@ internal static class MultiCloudImagesApi
             MciId = id,
             CloudKind = kind!,
             Fingerprint = fingerprint.Value!.ToString(),
+            VirtualSize = request.VirtualSize,
             ImageName = string.IsNullOrWhiteSpace(request.ImageName) ? null : request.ImageName.Trim(),
             UserData = request.UserData,
             CreatedAt = now,
         };
         db.Matchers.Add(matcher);
-        Audit.Record(db, http, "matcher.create", matcher.Id, new { mci = id, matcher.CloudKind, matcher.Fingerprint }, now);
+        Audit.Record(db, http, "matcher.create", matcher.Id, new { mci = id, matcher.CloudKind, matcher.Fingerprint, matcher.VirtualSize }, now);
         await db.SaveChangesAsync(cancellationToken);
         // Match at once against the last good inventories; a rematch asks the clouds themselves.
         await rematch.RecomputeKindAsync(mci.AccountId, matcher.CloudKind, cancellationToken);

@@ -50,6 +50,7 @@ internal static class Revisions
                 MciId = copy.Id,
                 CloudKind = matcher.CloudKind,
                 Fingerprint = matcher.Fingerprint,
+                VirtualSize = matcher.VirtualSize,
                 ImageName = matcher.ImageName,
                 UserData = matcher.UserData,
                 CreatedAt = now,

@@ -61,7 +61,8 @@ internal static class DemoData
             db.Matchers.Add(new Matcher
             {
                 Id = Ids.New("mat", time), AccountId = account.Id, MciId = mci.Id, CloudKind = CloudKinds.Folder,
-                Fingerprint = string.Join(' ', image.Fingerprint.Digests), ImageName = fileName, CreatedAt = now,
+                Fingerprint = string.Join(' ', image.Fingerprint.Digests), VirtualSize = image.Fingerprint.VirtualSize, ImageName = fileName,
+                CreatedAt = now,
             });
         }
         foreach (var (mci, ami) in new[] { (ubuntuMci, "ami-0b8c2d9e0f1a2b3c4"), (debianMci, "ami-0d4e5f6a7b8c9d0e1") })

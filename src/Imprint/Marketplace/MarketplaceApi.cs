@@ -246,6 +246,7 @@ internal static class Importer
                         MciId = mci.Id,
                         CloudKind = matcher.CloudKind,
                         Fingerprint = string.Join(' ', matcher.Fingerprint),
+                        VirtualSize = matcher.VirtualSize is > 0 ? matcher.VirtualSize : null,
                         ImageName = matcher.ImageName,
                         UserData = matcher.UserData,
                         CreatedAt = now,

@@ -22,8 +22,9 @@ internal sealed record PublishedTemplate(string Name, string? Description, strin
 internal sealed record PublishedMci(string Name, string? Description, string Lineage, int Revision, string? CommitMessage,
     bool IsDefault, int Position, IReadOnlyList<PublishedMatcher> Matchers);
 
-internal sealed record PublishedMatcher(string CloudKind, IReadOnlyList<string> Fingerprint, string? ImageName, string? UserData)
+/// <param name="VirtualSize">Null in snapshots published before matchers had a virtual size, as for an unknown one.</param>
+internal sealed record PublishedMatcher(string CloudKind, IReadOnlyList<string> Fingerprint, string? ImageName, string? UserData, long? VirtualSize = null)
 {
     public static PublishedMatcher From(Matcher m) =>
-        new(m.CloudKind, m.Fingerprint.Split(' ', StringSplitOptions.RemoveEmptyEntries), m.ImageName, m.UserData);
+        new(m.CloudKind, m.Fingerprint.Split(' ', StringSplitOptions.RemoveEmptyEntries), m.ImageName, m.UserData, m.VirtualSize);
 }

@@ -175,10 +175,10 @@ internal sealed class RematchService(
     private static Task<List<Matcher>> MatchersOfAsync(ImprintDb db, Cloud cloud, CancellationToken cancellationToken) =>
         db.Matchers.AsNoTracking().Where(m => m.AccountId == cloud.AccountId && m.CloudKind == cloud.Kind).ToListAsync(cancellationToken);
 
-    private static HashSet<Digest> WantedContentDigests(List<Matcher> matchers) =>
-        matchers.SelectMany(m => InventoryMapping.ParseDigests(m.Fingerprint))
+    private static WantedContent WantedContentDigests(List<Matcher> matchers) =>
+        new(matchers.SelectMany(m => InventoryMapping.ParseDigests(m.Fingerprint)
             .Where(d => d.Algorithm == DigestAlgorithm.DiskSha256)
-            .ToHashSet();
+            .Select(d => (d, m.VirtualSize))));
 
     private TimeSpan Jittered(TimeSpan interval) =>
         interval + TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * interval.TotalMilliseconds * 0.1);

@@ -63,6 +63,14 @@ internal static class UiText
         return unit == 0 ? $"{n.ToString(CultureInfo.InvariantCulture)} B" : $"{value.ToString("0.#", CultureInfo.InvariantCulture)} {units[unit]}";
     }
 
+    /// <summary>A size for people and its exact byte count for comparing with a tool's output: "10 GiB (10737418240 bytes)".</summary>
+    public static string BytesExact(long? size) => size switch
+    {
+        null => "unknown",
+        < 1024 => $"{size.Value.ToString(CultureInfo.InvariantCulture)} bytes",
+        _ => $"{Bytes(size)} ({size.Value.ToString(CultureInfo.InvariantCulture)} bytes)",
+    };
+
     /// <summary>Splits <c>algorithm:hex</c> for display; a malformed digest shows whole as its value.</summary>
     public static (string Algorithm, string Hex) SplitDigest(string digest)
     {

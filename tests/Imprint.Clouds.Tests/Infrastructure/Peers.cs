@@ -50,6 +50,24 @@ public static class Peers
 
     public static byte[] RandomBytes(int length) => RandomNumberGenerator.GetBytes(length);
 
+    /// <summary>The raw disk <paramref name="raw"/> converted to qcow2 by qemu-img (in <paramref name="work"/>).</summary>
+    public static async Task<byte[]> Qcow2Async(string work, byte[] raw)
+    {
+        var name = Path.Combine(work, Guid.NewGuid().ToString("N"));
+        await File.WriteAllBytesAsync(name + ".raw", raw, TestContext.Current.CancellationToken);
+        await RunAsync("qemu-img", "convert", "-f", "raw", "-O", "qcow2", name + ".raw", name + ".qcow2");
+        return await File.ReadAllBytesAsync(name + ".qcow2", TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Runs a tool; fails (never skips) when it is missing or fails: .ci/run installs what the tests need.</summary>
+    public static async Task RunAsync(string tool, params string[] args)
+    {
+        using var process = Process.Start(new ProcessStartInfo(tool, args) { RedirectStandardError = true })!;
+        var error = await process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        process.ExitCode.ShouldBe(0, error);
+    }
+
     /// <summary>Starts a Glance of its own (for a test that stops it); returns its URL and pid.</summary>
     public static async Task<(string Url, int Pid)> StartOwnGlanceAsync(CancellationToken cancellationToken)
     {

@@ -13,7 +13,9 @@ public sealed class GlanceConnectorTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static CloudEndpoint Cloud(string? state = null, IReadOnlySet<Digest>? wanted = null) =>
+    private const int MiB = 1024 * 1024;
+
+    private static CloudEndpoint Cloud(string? state = null, WantedContent? wanted = null) =>
         new("cld-test-" + Guid.NewGuid().ToString("N")[..6], "glance", Peers.GlanceUrl, null, null, state, wanted);
 
     [Fact]
@@ -124,7 +126,7 @@ public sealed class GlanceConnectorTests
         var large = Peers.RandomBytes(2 * 1024 * 1024 + 7);
         var smallId = await glance.CreateAsync("content-small-" + Guid.NewGuid().ToString("N")[..6], small);
         var largeId = await glance.CreateAsync("content-large-" + Guid.NewGuid().ToString("N")[..6], large);
-        var wanted = new HashSet<Digest> { await DiskDigestAsync(small) };
+        var wanted = new WantedContent([(await DiskDigestAsync(small), null)]);
         // The cap leaves room for the small image only.
         var (connector, _, _, services) = Peers.Connector(o => o.ContentByteCap = 2 * 1024 * 1024);
         await using var _s = services;
@@ -157,6 +159,75 @@ public sealed class GlanceConnectorTests
         var fourth = await connector.SyncAsync(cloud with { SyncState = third.SyncState }, third.Images!, Ct);
         connector.LastRequestCounts[cloud.Id].ShouldBe(1);
         fourth.Images!.Single(i => i.Uid == copy).Digests.ShouldContain(await DiskDigestAsync(small));
+    }
+
+    [Fact]
+    public async Task Sync_WantedContentOfKnownVirtualSize_DownloadsOnlyImagesWhoseVirtualSizeCouldMatch()
+    {
+        // A Glance of its own: the request count says how many images were downloaded.
+        var (url, pid) = await Peers.StartOwnGlanceAsync(Ct);
+        var work = Directory.CreateTempSubdirectory("imprint-vsize-").FullName;
+        try
+        {
+            await VirtualSizeScenarioAsync(url, work);
+        }
+        finally
+        {
+            await Peers.StopAsync(pid);
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static async Task VirtualSizeScenarioAsync(string url, string work)
+    {
+        using var glance = new GlanceAdmin(url);
+        // The build's content, as raw and as qcow2; other content of another length, as raw and as qcow2; and raw bytes in
+        // an ovf container, which Glance does not inspect.
+        var build = Peers.RandomBytes(MiB + 4096);
+        var other = Peers.RandomBytes(2 * MiB + 4096);
+        var unknown = Peers.RandomBytes(MiB + 8192);
+        var buildRaw = await glance.CreateAsync("vsize-build-raw", build, "raw");
+        var buildQcow2 = await glance.CreateAsync("vsize-build-qcow2", await Peers.Qcow2Async(work, build), "qcow2");
+        var otherRaw = await glance.CreateAsync("vsize-other-raw", other, "raw");
+        var otherQcow2 = await glance.CreateAsync("vsize-other-qcow2", await Peers.Qcow2Async(work, other), "qcow2");
+        var unknownRaw = await glance.CreateAsync("vsize-unknown", unknown, "raw", new Dictionary<string, string> { ["container_format"] = "ovf" });
+        var buildDigest = await DiskDigestAsync(build);
+        var (connector, _, _, services) = Peers.Connector();
+        await using var _s = services;
+        // The matcher made from the build: its content digest and virtual size, as `imprint fingerprint --json` prints them.
+        var cloud = Cloud(wanted: new WantedContent([(buildDigest, build.Length)])) with { Endpoint = url };
+
+        var first = await connector.SyncAsync(cloud, [], Ct);
+
+        first.Success.ShouldBeTrue(first.Error);
+        var images = first.Images!.ToDictionary(i => i.Uid, StringComparer.Ordinal);
+        // What Glance reports as virtual_size: the content length of a raw or qcow2 upload; nothing for an ovf container.
+        images[buildRaw].VirtualSize.ShouldBe(build.Length);
+        images[buildQcow2].VirtualSize.ShouldBe(build.Length);
+        images[otherRaw].VirtualSize.ShouldBe(other.Length);
+        images[otherQcow2].VirtualSize.ShouldBe(other.Length);
+        images[unknownRaw].VirtualSize.ShouldBeNull();
+        // The two of the wanted size and the one of unknown size are downloaded: one listing request and three downloads.
+        images[buildRaw].Digests.ShouldContain(buildDigest);
+        images[buildQcow2].Digests.ShouldContain(buildDigest);
+        images[unknownRaw].Digests.ShouldContain(await DiskDigestAsync(unknown));
+        connector.LastRequestCounts[cloud.Id].ShouldBe(4);
+        // Another virtual size cannot have the wanted content: neither downloaded nor deferred.
+        foreach (var uid in new[] { otherRaw, otherQcow2 })
+        {
+            images[uid].Digests.ShouldNotContain(d => d.Algorithm == DigestAlgorithm.DiskSha256);
+            images[uid].Properties.ShouldNotContainKey(GlanceConnector.ContentProperty);
+        }
+
+        // A wanted content digest of unknown virtual size could be any image's: the next sync downloads the other two.
+        var anySize = new WantedContent([(buildDigest, build.Length), (Digest.FromBytes(DigestAlgorithm.DiskSha256, Peers.RandomBytes(32)), null)]);
+        var second = await connector.SyncAsync(cloud with { SyncState = first.SyncState, WantedContent = anySize }, first.Images!, Ct);
+
+        second.Success.ShouldBeTrue(second.Error);
+        connector.LastRequestCounts[cloud.Id].ShouldBe(3);
+        var otherDigest = await DiskDigestAsync(other);
+        second.Images!.Single(i => i.Uid == otherRaw).Digests.ShouldContain(otherDigest);
+        second.Images!.Single(i => i.Uid == otherQcow2).Digests.ShouldContain(otherDigest);
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Imprint.Clouds.Tests.Infrastructure;
 using Imprint.Core.Digests;
@@ -52,10 +51,10 @@ public sealed class OpenStackImageMapTests : IAsyncLifetime
         Array.Clear(data, 1024 * 1024, 1024 * 1024); // a zero MiB, as real disks have
         await File.WriteAllBytesAsync(raw, data, Ct);
         var qcow2 = Path.Combine(_work, "build.qcow2");
-        await RunAsync("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, qcow2);
+        await Peers.RunAsync("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, qcow2);
         var qcow2Bytes = await File.ReadAllBytesAsync(qcow2, Ct);
         var converted = Path.Combine(_work, "converted.raw");
-        await RunAsync("qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2, converted);
+        await Peers.RunAsync("qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2, converted);
         var content = await ContentDigestAsync(await File.ReadAllBytesAsync(converted, Ct));
         var asQcow2 = await glance.CreateAsync("build-qcow2", qcow2Bytes, "qcow2");
         var asRaw = await glance.CreateAsync("build-raw", await File.ReadAllBytesAsync(converted, Ct), "raw");
@@ -141,13 +140,5 @@ public sealed class OpenStackImageMapTests : IAsyncLifetime
     {
         using var stream = new MemoryStream(raw);
         return (await ImageFingerprinter.FingerprintStreamAsync(stream, new FingerprintOptions { Algorithms = [DigestAlgorithm.DiskSha256] }, Ct)).Fingerprint!.Digests[0];
-    }
-
-    private static async Task RunAsync(string tool, params string[] args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(tool, args) { RedirectStandardError = true })!;
-        var error = await process.StandardError.ReadToEndAsync(Ct);
-        await process.WaitForExitAsync(Ct);
-        process.ExitCode.ShouldBe(0, error);
     }
 }

@@ -76,6 +76,24 @@ public sealed class BadInputTests(ImprintServer server) : IClassFixture<ImprintS
         (await CountAsync(api, $"/api/multi-cloud-images/{mci}/matchers")).ShouldBe(0);
     }
 
+    [Theory]
+    [InlineData("0", "virtualSize", "must be a positive number of bytes")]
+    [InlineData("-1073741824", "virtualSize", "must be a positive number of bytes")]
+    [InlineData("\"10 GiB\"", "$.virtualSize", "could not be converted")]
+    [InlineData("1.5", "$.virtualSize", "could not be converted")]
+    public async Task AddMatcher_BadVirtualSize_400NamesTheFieldAndNoMatcher(string value, string field, string message)
+    {
+        using var api = server.Client();
+        var mci = await api.CreateMciAsync();
+
+        var reply = await api.PostRawAsync($"/api/multi-cloud-images/{mci}/matchers",
+            $$"""{"cloudKind": "folder", "fingerprint": ["md5:d41d8cd98f00b204e9800998ecf8427e"], "virtualSize": {{value}}}""");
+
+        reply.ShouldHaveStatus(400)["type"].ShouldEndWith("/validation");
+        reply.Body["errors"]![field]![0]!.ToString().ShouldContain(message);
+        (await CountAsync(api, $"/api/multi-cloud-images/{mci}/matchers")).ShouldBe(0);
+    }
+
     [Fact]
     public async Task AddMatcher_SecondOfSameKind_409()
     {

@@ -72,6 +72,33 @@ public sealed class CatalogTests(ImprintServer server) : IClassFixture<ImprintSe
     }
 
     [Fact]
+    public async Task AddMatcher_VirtualSize_RoundTripsAndTravelsIntoCommitAndClone()
+    {
+        using var api = server.Client();
+        var head = await api.CreateMciAsync();
+        var disk = "disk-sha256:" + new string('a', 64);
+        // The two fields of what `imprint fingerprint --json` prints for a 10 GiB disk.
+        var sized = (await api.PostAsync($"/api/multi-cloud-images/{head}/matchers",
+            new { cloudKind = "openstack", fingerprint = new[] { disk }, virtualSize = 10737418240L })).ShouldHaveStatus(201);
+        var unsized = (await api.PostAsync($"/api/multi-cloud-images/{head}/matchers",
+            new { cloudKind = "folder", fingerprint = new[] { disk } })).ShouldHaveStatus(201);
+
+        sized.Body["virtualSize"]!.GetValue<long>().ShouldBe(10737418240L);
+        unsized.Body.AsObject().ContainsKey("virtualSize").ShouldBeTrue();
+        unsized.Body["virtualSize"].ShouldBeNull();
+        (await api.GetAsync($"/api/multi-cloud-images/{head}/matchers/{sized["id"]}")).ShouldHaveStatus(200).Body["virtualSize"]!.GetValue<long>().ShouldBe(10737418240L);
+        var revision = (await api.PostAsync($"/api/multi-cloud-images/{head}/commit", new { message = "sized" })).ShouldHaveStatus(201)["id"];
+        var clone = (await api.PostAsync($"/api/multi-cloud-images/{head}/clone", new { name = "sized clone" })).ShouldHaveStatus(201)["id"];
+        foreach (var copy in new[] { revision, clone })
+        {
+            var matchers = (await api.GetAsync($"/api/multi-cloud-images/{copy}/matchers")).ShouldHaveStatus(200).Body["items"]!.AsArray()
+                .ToDictionary(m => m!["cloudKind"]!.ToString(), m => m!);
+            matchers["openstack"]["virtualSize"]!.GetValue<long>().ShouldBe(10737418240L);
+            matchers["folder"]["virtualSize"].ShouldBeNull();
+        }
+    }
+
+    [Fact]
     public async Task CommitTemplate_CommitsItsHeadMcisAndPointsAtThem()
     {
         using var api = server.Client();

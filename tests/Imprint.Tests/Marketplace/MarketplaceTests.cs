@@ -1,4 +1,8 @@
+using System.Text.Json.Nodes;
+using Imprint.Storage;
 using Imprint.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Imprint.Tests.Marketplace;
 
@@ -148,6 +152,53 @@ public abstract class MarketplaceScenarios(ImprintServer server)
         using var audit = other.As("admin");
         var entries = (await audit.GetAsync("/api/audit")).ShouldHaveStatus(200).Body["items"]!.AsArray();
         entries.ShouldContain(e => e!["action"]!.ToString() == "publication.import");
+    }
+
+    [Fact]
+    public async Task PublishImport_MatcherKeepsItsVirtualSize_AndASnapshotWithoutOneImportsAsUnknown()
+    {
+        var publisher = await server.CreateAccountWithRolesAsync();
+        using var pub = publisher.As("publisher");
+        var mci = await pub.CreateMciAsync("sized");
+        (await pub.PostAsync($"/api/multi-cloud-images/{mci}/matchers",
+            new { cloudKind = "openstack", fingerprint = new[] { "disk-sha256:" + new string('b', 64) }, virtualSize = 21474836480L })).ShouldHaveStatus(201);
+        var template = await pub.CreateTemplateAsync(mci);
+        (await pub.PostAsync($"/api/server-templates/{template}/commit", new { message = "v1" })).ShouldHaveStatus(201);
+        var sized = (await pub.PostAsync($"/api/server-templates/{template}/publish", new { revision = 1, description = "sized" })).ShouldHaveStatus(201)["id"];
+        (await pub.PostAsync($"/api/server-templates/{template}/commit", new { message = "v2" })).ShouldHaveStatus(201);
+        var old = (await pub.PostAsync($"/api/server-templates/{template}/publish", new { revision = 2, description = "old" })).ShouldHaveStatus(201)["id"];
+        await RemoveVirtualSizesFromSnapshotAsync(old); // as published before matchers had a virtual size
+
+        using var first = (await server.CreateAccountWithRolesAsync()).As("designer");
+        using var second = (await server.CreateAccountWithRolesAsync()).As("designer");
+        var sizedMatcher = await ImportedMatcherAsync(first, sized);
+        var oldMatcher = await ImportedMatcherAsync(second, old);
+
+        sizedMatcher["virtualSize"]!.GetValue<long>().ShouldBe(21474836480L);
+        oldMatcher["fingerprint"]![0]!.ToString().ShouldBe("disk-sha256:" + new string('b', 64));
+        oldMatcher.AsObject().ContainsKey("virtualSize").ShouldBeTrue();
+        oldMatcher["virtualSize"].ShouldBeNull();
+    }
+
+    private async Task RemoveVirtualSizesFromSnapshotAsync(string publicationId)
+    {
+        await using var db = await server.App.Services.GetRequiredService<IDbContextFactory<ImprintDb>>().CreateDbContextAsync(TestContext.Current.CancellationToken);
+        var publication = await db.Publications.SingleAsync(p => p.Id == publicationId, TestContext.Current.CancellationToken);
+        var snapshot = JsonNode.Parse(publication.Snapshot)!;
+        foreach (var mci in snapshot["multiCloudImages"]!.AsArray())
+        {
+            foreach (var matcher in mci!["matchers"]!.AsArray())
+                matcher!.AsObject().Remove("virtualSize").ShouldBeTrue();
+        }
+        publication.Snapshot = snapshot.ToJsonString();
+        await db.SaveChangesAsync(TestContext.Current.CancellationToken);
+    }
+
+    private static async Task<JsonNode> ImportedMatcherAsync(ApiClient api, string publicationId)
+    {
+        var imported = (await api.PostAsync($"/api/publications/{publicationId}/import")).ShouldHaveStatus(201);
+        var copy = imported.Body["multiCloudImageIds"]!.AsArray().ShouldHaveSingleItem()!.ToString();
+        return (await api.GetAsync($"/api/multi-cloud-images/{copy}/matchers")).ShouldHaveStatus(200).Body["items"]!.AsArray().ShouldHaveSingleItem()!;
     }
 
     [Fact]
