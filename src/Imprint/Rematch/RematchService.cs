@@ -105,7 +105,7 @@ internal sealed class RematchService(
             try
             {
                 var endpoint = new CloudEndpoint(cloud.Id, cloud.Name, cloud.Endpoint, cloud.Region, UnprotectCredentials(cloud), cloud.SyncState,
-                    WantedContentDigests(matchers));
+                    WantedContentOf(matchers));
                 sync = await connector.SyncAsync(endpoint, PreviousOf(loading), cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -175,7 +175,7 @@ internal sealed class RematchService(
     private static Task<List<Matcher>> MatchersOfAsync(ImprintDb db, Cloud cloud, CancellationToken cancellationToken) =>
         db.Matchers.AsNoTracking().Where(m => m.AccountId == cloud.AccountId && m.CloudKind == cloud.Kind).ToListAsync(cancellationToken);
 
-    private static WantedContent WantedContentDigests(List<Matcher> matchers) =>
+    private static WantedContent WantedContentOf(List<Matcher> matchers) =>
         new(matchers.SelectMany(m => InventoryMapping.ParseDigests(m.Fingerprint)
             .Where(d => d.Algorithm == DigestAlgorithm.DiskSha256)
             .Select(d => (d, m.VirtualSize))));
