@@ -18,6 +18,18 @@ internal static partial class Log
     [LoggerMessage(2003, LogLevel.Error, "Scheduled rematch of cloud {CloudId} crashed")]
     public static partial void ScheduledRematchCrashed(ILogger logger, Exception exception, string cloudId);
 
+    [LoggerMessage(2004, LogLevel.Information, "Rematch of cloud {CloudId} waits: another process ({Owner}) is rematching it")]
+    public static partial void RematchLeaseWaiting(ILogger logger, string cloudId, string owner);
+
+    [LoggerMessage(2005, LogLevel.Warning, "Took over the rematch lease of cloud {CloudId} from {Owner}, a process of this machine that is no longer running")]
+    public static partial void RematchLeaseTakenOver(ILogger logger, string cloudId, string owner);
+
+    [LoggerMessage(2006, LogLevel.Warning, "Lost the rematch lease of cloud {CloudId} (held past its expiry by a stalled rematch?): this rematch will not write")]
+    public static partial void RematchLeaseLost(ILogger logger, string cloudId);
+
+    [LoggerMessage(2007, LogLevel.Warning, "Could not renew the rematch lease of cloud {CloudId}")]
+    public static partial void RematchLeaseRenewalFailed(ILogger logger, Exception exception, string cloudId);
+
     [LoggerMessage(3001, LogLevel.Error, "Unhandled error on {Method} {Path}")]
     public static partial void Unhandled(ILogger logger, Exception exception, string method, string path);
 }

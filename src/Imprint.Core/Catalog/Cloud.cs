@@ -29,6 +29,10 @@ public sealed class Cloud
     public string? SyncState { get; set; }
     /// <summary>When the scheduler should rematch the cloud next.</summary>
     public DateTimeOffset? NextSyncAt { get; set; }
+    /// <summary>The <c>imprint serve</c> process rematching the cloud now, if any (one at a time across processes).</summary>
+    public string? RematchLeaseOwner { get; set; }
+    /// <summary>When that process's lease runs out unless it renews it.</summary>
+    public DateTimeOffset? RematchLeaseUntil { get; set; }
 
     /// <summary>True when the last attempt to reach the cloud failed: its matches are stale.</summary>
     public bool IsUnreachable => LastSyncError is not null;

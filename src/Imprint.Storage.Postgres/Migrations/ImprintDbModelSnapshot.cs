@@ -168,6 +168,12 @@ namespace Imprint.Storage.Postgres.Migrations
                     b.Property<string>("Region")
                         .HasColumnType("text");
 
+                    b.Property<string>("RematchLeaseOwner")
+                        .HasColumnType("text");
+
+                    b.Property<long?>("RematchLeaseUntil")
+                        .HasColumnType("bigint");
+
                     b.Property<long>("SyncInterval")
                         .HasColumnType("bigint");
 

@@ -161,6 +161,12 @@ namespace Imprint.Storage.Sqlite.Migrations
                     b.Property<string>("Region")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("RematchLeaseOwner")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("RematchLeaseUntil")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("SyncInterval")
                         .HasColumnType("INTEGER");
 

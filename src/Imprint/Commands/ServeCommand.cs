@@ -19,7 +19,11 @@ internal static class ServeCommand
         var urls = new Option<string>("--urls") { Description = "Where to listen.", DefaultValueFactory = _ => ServeOptions.DefaultUrl };
         var database = new Option<string?>("--database") { Description = "sqlite:PATH (default: imprint.db in the data dir) or postgres:CONNECTION-STRING." };
         var demo = new Option<bool>("--demo") { Description = "Fill an empty database with demo clouds, images and ServerTemplates." };
-        var command = new Command("serve", "Run the Imprint server: HTTP API, web UI and scheduled rematch.") { urls, DataDirOption, database, demo };
+        var noScheduler = new Option<bool>("--no-scheduler")
+        {
+            Description = "Serve the API and web UI only: no scheduled rematch here (another process sharing the database does it).",
+        };
+        var command = new Command("serve", "Run the Imprint server: HTTP API, web UI and scheduled rematch.") { urls, DataDirOption, database, demo, noScheduler };
         command.SetAction(async (parse, cancellationToken) =>
         {
             DatabaseLocation? location = null;
@@ -38,6 +42,7 @@ internal static class ServeCommand
                 DataDirectory = Path.GetFullPath(parse.GetValue(DataDirOption)!),
                 Database = location,
                 Demo = parse.GetValue(demo),
+                Scheduler = !parse.GetValue(noScheduler),
             };
             return await RunAsync(options, cancellationToken);
         });

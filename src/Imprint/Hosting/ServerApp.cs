@@ -64,6 +64,7 @@ internal static class ServerApp
 
         services.AddSingleton<ICloudConnector, FolderConnector>();
         services.AddOpenStackConnector();
+        services.AddSingleton<CloudLeases>();
         services.AddSingleton<RematchService>();
         if (options.Scheduler)
         {

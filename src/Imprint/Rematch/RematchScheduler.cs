@@ -48,7 +48,8 @@ internal sealed class RematchScheduler(
         {
             try
             {
-                await rematch.RematchCloudAsync(accountId, id, cancellationToken);
+                // A cloud another process is rematching is left to it: that rematch moves its NextSyncAt on.
+                await rematch.RematchCloudAsync(accountId, id, cancellationToken, wait: false);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {

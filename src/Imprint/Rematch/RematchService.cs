@@ -14,10 +14,12 @@ namespace Imprint.Rematch;
 /// <summary>
 /// Rematch: sync a cloud's inventory through its connector, replace the inventory only when the sync succeeded,
 /// recompute the cloud's matches with the (pure) <see cref="ImageMatcher"/>, and apply the diff of generated settings,
-/// all of the writes in one transaction. One rematch per cloud at a time in this process.
+/// all of the writes in one transaction. One rematch or recompute per cloud at a time: in this process by a lock, across
+/// the processes sharing the database by the cloud's <see cref="CloudLeases">lease</see>.
 /// </summary>
 internal sealed class RematchService(
     IDbContextFactory<ImprintDb> dbFactory,
+    CloudLeases leases,
     IEnumerable<ICloudConnector> connectors,
     IDataProtectionProvider dataProtection,
     TimeProvider time,
@@ -30,14 +32,45 @@ internal sealed class RematchService(
 
     public bool CanList(string kind) => _connectors.ContainsKey(kind);
 
-    /// <summary>Syncs the cloud and recomputes its matches. A failed sync keeps the last good inventory and marks the matches stale.</summary>
-    public async Task<RematchReport?> RematchCloudAsync(string accountId, string cloudId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Syncs the cloud and recomputes its matches. A failed sync keeps the last good inventory and marks the matches stale.
+    /// Null when the cloud does not exist or, unless <paramref name="wait"/>, when another process is rematching it.
+    /// </summary>
+    public Task<RematchReport?> RematchCloudAsync(string accountId, string cloudId, CancellationToken cancellationToken, bool wait = true) =>
+        ExclusiveAsync(cloudId, wait, () => RematchLockedAsync(accountId, cloudId, cancellationToken), cancellationToken);
+
+    /// <summary>Recomputes the matches of the given clouds from their last good inventories, without asking the clouds.</summary>
+    public async Task RecomputeAsync(string accountId, IEnumerable<string> cloudIds, CancellationToken cancellationToken)
+    {
+        foreach (var cloudId in cloudIds.Distinct())
+        {
+            await ExclusiveAsync<object?>(cloudId, wait: true, async () =>
+            {
+                await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                await ConfirmLeaseAsync(db, cloudId, cancellationToken);
+                var cloud = await db.Clouds.SingleOrDefaultAsync(c => c.Id == cloudId && c.AccountId == accountId, cancellationToken);
+                if (cloud is null)
+                    return null;
+                var images = await db.Images.Where(i => i.CloudId == cloudId).AsNoTracking().ToListAsync(cancellationToken);
+                var matchers = await MatchersOfAsync(db, cloud, cancellationToken);
+                await ApplyMatchesAsync(db, cloud, matchers, images.Select(InventoryMapping.ToMatchImage).ToList(), cancellationToken);
+                await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                return null;
+            }, cancellationToken);
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> holding the cloud's lock in this process, then its lease across processes.</summary>
+    private async Task<T?> ExclusiveAsync<T>(string cloudId, bool wait, Func<Task<T?>> work, CancellationToken cancellationToken)
     {
         var gate = _cloudLocks.GetOrAdd(cloudId, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
         try
         {
-            return await RematchLockedAsync(accountId, cloudId, cancellationToken);
+            await using var lease = await leases.AcquireAsync(cloudId, wait, cancellationToken);
+            return lease is null ? default : await work();
         }
         finally
         {
@@ -45,31 +78,11 @@ internal sealed class RematchService(
         }
     }
 
-    /// <summary>Recomputes the matches of the given clouds from their last good inventories, without asking the clouds.</summary>
-    public async Task RecomputeAsync(string accountId, IEnumerable<string> cloudIds, CancellationToken cancellationToken)
+    /// <summary>In the write transaction: nothing is written unless this process still holds the cloud's lease.</summary>
+    private async Task ConfirmLeaseAsync(ImprintDb db, string cloudId, CancellationToken cancellationToken)
     {
-        foreach (var cloudId in cloudIds.Distinct())
-        {
-            var gate = _cloudLocks.GetOrAdd(cloudId, _ => new SemaphoreSlim(1, 1));
-            await gate.WaitAsync(cancellationToken);
-            try
-            {
-                await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-                var cloud = await db.Clouds.SingleOrDefaultAsync(c => c.Id == cloudId && c.AccountId == accountId, cancellationToken);
-                if (cloud is null)
-                    continue;
-                var images = await db.Images.Where(i => i.CloudId == cloudId).AsNoTracking().ToListAsync(cancellationToken);
-                var matchers = await MatchersOfAsync(db, cloud, cancellationToken);
-                await ApplyMatchesAsync(db, cloud, matchers, images.Select(InventoryMapping.ToMatchImage).ToList(), cancellationToken);
-                await db.SaveChangesAsync(cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }
+        if (!await leases.ConfirmAsync(db, cloudId, cancellationToken))
+            throw new InvalidOperationException($"the rematch lease of cloud {cloudId} ran out and another process took it: nothing was written");
     }
 
     /// <summary>Recomputes every cloud of the account that a matcher of this kind or a setting could apply to.</summary>
@@ -117,6 +130,7 @@ internal sealed class RematchService(
         var (stored, previous) = await loading;
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await ConfirmLeaseAsync(db, cloudId, cancellationToken);
         var tracked = await db.Clouds.SingleAsync(c => c.Id == cloudId, cancellationToken);
         tracked.LastSyncAttemptAt = startedAt;
         tracked.NextSyncAt = startedAt + Jittered(tracked.SyncInterval);

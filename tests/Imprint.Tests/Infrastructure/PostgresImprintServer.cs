@@ -12,6 +12,9 @@ public sealed class PostgresImprintServer : ImprintServer
     private const string EnvFile = "/tmp/imprint-ci/postgres.env";
     private string? _database;
 
+    /// <summary>The database this server made for itself (another server can share it).</summary>
+    public DatabaseLocation? Database { get; private set; }
+
     public static string AdminConnectionString()
     {
         if (!File.Exists(EnvFile))
@@ -31,7 +34,8 @@ public sealed class PostgresImprintServer : ImprintServer
             await create.ExecuteNonQueryAsync();
         }
         var builder = new NpgsqlConnectionStringBuilder(admin) { Database = _database };
-        return new DatabaseLocation(DatabaseLocation.Postgres, builder.ConnectionString);
+        Database = new DatabaseLocation(DatabaseLocation.Postgres, builder.ConnectionString);
+        return Database;
     }
 
     public override async ValueTask DisposeAsync()
