@@ -493,10 +493,17 @@ internal static class ImageMaps
                 var fingerprint = record.MatcherId is null ? null : matcher?.Fingerprint.Split(' ');
                 entries.Add(new ImageMapEntry(cloud.Id, cloud.Name, cloud.Kind, record.Status, image,
                     candidates.Select(c => new CandidateResponse(c.Uid, c.Name, c.Evidence, c.Chosen)).ToList(),
-                    record.Rule, record.Reason, fingerprint, cloud.AdminContact, record.CheckedAt, cloud.LastSyncError, cloud.LastSyncSucceededAt));
+                    record.Rule, record.Reason, fingerprint, cloud.AdminContact, LastChecked(record, cloud), cloud.LastSyncError, cloud.LastSyncSucceededAt));
             }
             maps.Add(new ImageMapResponse(mci.Id, mci.Name, entries));
         }
         return maps;
     }
+
+    /// <summary>
+    /// When this (MCI, cloud) was last checked: the later of its record's last change and the cloud's last sync attempt
+    /// (a rematch that finds what the last one found does not rewrite the record).
+    /// </summary>
+    private static DateTimeOffset LastChecked(MatchRecord record, Cloud cloud) =>
+        cloud.LastSyncAttemptAt is { } attempt && attempt > record.CheckedAt ? attempt : record.CheckedAt;
 }

@@ -270,6 +270,12 @@ internal sealed class RematchService(
             {
                 changes.Add(new MatchChange(result.MciId, cloud.Id, record.Status, status, record.ImageUid, result.Image?.Uid));
             }
+            // An unchanged record is not written: a rematch that finds what the last one found costs no row per MCI.
+            // (When the cloud was last asked is the cloud's; the map shows the later of the two.)
+            if (record.Status == status && record.ImageUid == result.Image?.Uid && record.ImageName == result.Image?.Name
+                && record.Candidates == candidates && record.Rule == result.Rule && record.Reason == result.Reason
+                && record.MatcherId == result.MatcherId && db.Entry(record).State != EntityState.Added)
+                continue;
             record.Status = status;
             record.ImageUid = result.Image?.Uid;
             record.ImageName = result.Image?.Name;

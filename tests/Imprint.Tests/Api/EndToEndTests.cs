@@ -1,4 +1,8 @@
+using System.Globalization;
+using Imprint.Storage;
 using Imprint.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Imprint.Tests.Api;
 
@@ -126,6 +130,35 @@ public abstract class EndToEndScenarios(ImprintServer server)
         await ShouldListExactlyAsync(api, cloud, written);
     }
 
+    [Fact]
+    public async Task Rematch_NothingChanged_MatchRecordNotRewritten_MapStillShowsTheLatestCheck()
+    {
+        using var api = server.Client();
+        var folder = TestImages.NewFolder();
+        var image = TestImages.Write(folder, "a.raw", seed: 7);
+        var cloud = await api.CreateFolderCloudAsync(folder);
+        var mci = await api.CreateMciAsync();
+        await api.AddMatcherAsync(mci, TestImages.FileDigests(image));
+        await api.RematchAsync(cloud);
+        var written = await StoredCheckAsync(mci, cloud);
+        var shown = DateTimeOffset.Parse((await api.MapEntryAsync(mci, cloud))["lastCheckedAt"]!.ToString(), CultureInfo.InvariantCulture);
+        await Task.Delay(20, TestContext.Current.CancellationToken);
+
+        var again = await api.RematchAsync(cloud);
+
+        again.Body["matches"]!["changed"]!.AsArray().ShouldBeEmpty();
+        (await StoredCheckAsync(mci, cloud)).ShouldBe(written);
+        var entry = await api.MapEntryAsync(mci, cloud);
+        entry["status"]!.ToString().ShouldBe("matched");
+        DateTimeOffset.Parse(entry["lastCheckedAt"]!.ToString(), CultureInfo.InvariantCulture).ShouldBeGreaterThan(shown);
+    }
+
+    private async Task<DateTimeOffset> StoredCheckAsync(string mci, string cloud)
+    {
+        await using var db = await server.App.Services.GetRequiredService<IDbContextFactory<ImprintDb>>().CreateDbContextAsync(TestContext.Current.CancellationToken);
+        return (await db.Matches.SingleAsync(m => m.MciId == mci && m.CloudId == cloud, TestContext.Current.CancellationToken)).CheckedAt;
+    }
+
     private static async Task ShouldListExactlyAsync(ApiClient api, string cloud, Dictionary<string, string> files)
     {
         var items = (await api.GetAsync($"/api/clouds/{cloud}/images?limit=100")).ShouldHaveStatus(200).Body["items"]!.AsArray();
@@ -136,7 +169,7 @@ public abstract class EndToEndScenarios(ImprintServer server)
             listed[uid]["size"]!.GetValue<long>().ShouldBe(new FileInfo(path).Length);
             TestImages.FileDigests(path).ShouldBeSubsetOf(listed[uid]["digests"]!.AsArray().Select(d => d!.ToString()));
             listed[uid]["virtualSize"]!.GetValue<long>().ShouldBe(new FileInfo(path).Length);
-            DateTimeOffset.Parse(listed[uid]["updatedAt"]!.ToString(), System.Globalization.CultureInfo.InvariantCulture)
+            DateTimeOffset.Parse(listed[uid]["updatedAt"]!.ToString(), CultureInfo.InvariantCulture)
                 .ShouldBe(new DateTimeOffset(File.GetLastWriteTimeUtc(path)), TimeSpan.FromMilliseconds(1));
         }
     }
