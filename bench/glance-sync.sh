@@ -39,7 +39,7 @@ curl_loop() {
   local url="$GLANCE_URL/v2/images?limit=1000&visibility=all"
   while [ -n "$url" ]; do
     body=$(curl -sf -H 'Accept: application/json' "$url")
-    next=$(printf '%s' "$body" | "$PY" -c 'import sys,json; d=json.load(sys.stdin); print(d.get("next") or "")')
+    next=$(printf '%s' "$body" | grep -o '"next": *"[^"]*"' | sed 's/.*"\(\/[^"]*\)"$/\1/' || true)
     url=${next:+$GLANCE_URL$next}
   done
 }
@@ -69,7 +69,7 @@ command -v openstack >/dev/null || OSC=()
 printf '%-6s %10s %10s %12s %8s %8s %14s %9s\n' round curl openstack "imprint full" ratio "osc/imp" "incremental" requests
 for round in $(seq "${ROUNDS:-3}"); do
   CURL=$(seconds curl_loop)
-  OS=${OSC:+$(seconds "${OSC[@]}")}
+  OS=${OSC:+$(printf '%.3f' "$(seconds "${OSC[@]}")")}
   CLOUD=$(api -X POST "http://127.0.0.1:$APORT/api/clouds" -d "{\"name\":\"bench-$round\",\"kind\":\"openstack\",\"endpoint\":\"$GLANCE_URL\"}" \
     | "$PY" -c 'import sys,json; print(json.load(sys.stdin)["id"])')
   FULL=$(seconds rematch "$CLOUD")
