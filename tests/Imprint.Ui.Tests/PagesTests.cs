@@ -185,6 +185,8 @@ public sealed class PagesTests(UiServer server) : IClassFixture<UiServer>
         alma.ShouldContain("What to upload");
         alma.ShouldContain("href=\"mailto:branch-it@example.com?subject=");
         alma.ShouldContain("<span class=\"alg\">disk-sha256</span>");
+        alma.ShouldContain("<p class=\"virtual-size\">Its virtual disk size: ");
+        alma.ShouldContain("Its%20virtual%20disk%20size%20is%20");
         alma.ShouldContain("<button type=\"submit\" id=\"rematch\">Rematch</button>");
     }
 

@@ -45,8 +45,10 @@ internal sealed record ImageLink(string Uid, string Name, string Href, string? C
 
 internal sealed record CandidateResponse(string Uid, string Name, string Evidence, bool Chosen);
 
+/// <param name="Fingerprint">The matcher's digests (what to upload when nothing matches), or null for a hand-written setting.</param>
+/// <param name="VirtualSize">The virtual size of the image the matcher's fingerprint was made from, when known.</param>
 internal sealed record ImageMapEntry(string CloudId, string CloudName, string CloudKind, string Status, ImageLink? Image,
-    IReadOnlyList<CandidateResponse> Candidates, string? Rule, string? Reason, IReadOnlyList<string>? Fingerprint,
+    IReadOnlyList<CandidateResponse> Candidates, string? Rule, string? Reason, IReadOnlyList<string>? Fingerprint, long? VirtualSize,
     string? AdminContact, DateTimeOffset? LastCheckedAt, string? Error, DateTimeOffset? LastReachedAt);
 
 internal sealed record ImageMapResponse(string MciId, string MciName, IReadOnlyList<ImageMapEntry> Clouds);
@@ -478,7 +480,7 @@ internal static class ImageMaps
                     if (matcher is null)
                         continue; // neither a setting nor a matcher of this MCI applies here
                     entries.Add(new ImageMapEntry(cloud.Id, cloud.Name, cloud.Kind, "no-match", null, [], null,
-                        $"{cloud.Name} has not been matched yet: rematch it", matcher.Fingerprint.Split(' '), cloud.AdminContact, null,
+                        $"{cloud.Name} has not been matched yet: rematch it", matcher.Fingerprint.Split(' '), matcher.VirtualSize, cloud.AdminContact, null,
                         cloud.LastSyncError, cloud.LastSyncSucceededAt));
                     continue;
                 }
@@ -490,10 +492,11 @@ internal static class ImageMaps
                         href ?? $"/api/clouds/{cloud.Id}/images?uid={Uri.EscapeDataString(uid)}", console);
                 }
                 var candidates = JsonSerializer.Deserialize<List<StoredCandidate>>(record.Candidates) ?? [];
-                var fingerprint = record.MatcherId is null ? null : matcher?.Fingerprint.Split(' ');
+                var fromMatcher = record.MatcherId is null ? null : matcher;
                 entries.Add(new ImageMapEntry(cloud.Id, cloud.Name, cloud.Kind, record.Status, image,
                     candidates.Select(c => new CandidateResponse(c.Uid, c.Name, c.Evidence, c.Chosen)).ToList(),
-                    record.Rule, record.Reason, fingerprint, cloud.AdminContact, LastChecked(record, cloud), cloud.LastSyncError, cloud.LastSyncSucceededAt));
+                    record.Rule, record.Reason, fromMatcher?.Fingerprint.Split(' '), fromMatcher?.VirtualSize, cloud.AdminContact, LastChecked(record, cloud),
+                    cloud.LastSyncError, cloud.LastSyncSucceededAt));
             }
             maps.Add(new ImageMapResponse(mci.Id, mci.Name, entries));
         }

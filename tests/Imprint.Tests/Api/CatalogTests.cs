@@ -99,6 +99,22 @@ public sealed class CatalogTests(ImprintServer server) : IClassFixture<ImprintSe
     }
 
     [Fact]
+    public async Task ImageMap_NoMatch_SaysTheVirtualSizeOfTheImageToUpload()
+    {
+        using var api = server.Client();
+        var cloud = await api.CreateFolderCloudAsync(TestImages.NewFolder());
+        var mci = await api.CreateMciAsync();
+        (await api.PostAsync($"/api/multi-cloud-images/{mci}/matchers",
+            new { cloudKind = "folder", fingerprint = new[] { "disk-sha256:" + new string('b', 64) }, virtualSize = 2147483648L })).ShouldHaveStatus(201);
+
+        await api.RematchAsync(cloud);
+
+        var entry = await api.MapEntryAsync(mci, cloud);
+        entry["status"]!.ToString().ShouldBe("no-match");
+        entry["virtualSize"]!.GetValue<long>().ShouldBe(2147483648L);
+    }
+
+    [Fact]
     public async Task CommitTemplate_CommitsItsHeadMcisAndPointsAtThem()
     {
         using var api = server.Client();

@@ -55,6 +55,9 @@ internal sealed class ImageMapModel(ImprintDb db, RematchService rematch, IAutho
     /// <summary>The request to the cloud's administrator, ready to send.</summary>
     public string? MailTo(ImageMapEntry entry) => entry.Fingerprint is { } fingerprint
         ? UiText.MailTo(entry.AdminContact, $"Please upload an image to {entry.CloudName}",
-            $"Hello,\n\nImprint finds no image in {entry.CloudName} for the MultiCloud Image '{Mci.Name}'. Please upload the image with these digests:\n\n{string.Join("\n", fingerprint)}\n\nThank you.")
+            $"Hello,\n\nImprint finds no image in {entry.CloudName} for the MultiCloud Image '{Mci.Name}'. Please upload the image with these digests:\n\n{string.Join("\n", fingerprint)}\n{VirtualSizeLine(entry)}\nThank you.")
         : null;
+
+    private static string VirtualSizeLine(ImageMapEntry entry) =>
+        entry.VirtualSize is { } size ? $"\nIts virtual disk size is {UiText.BytesExact(size)}.\n" : "";
 }
