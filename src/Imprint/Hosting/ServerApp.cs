@@ -107,14 +107,39 @@ internal static class ServerApp
         return app;
     }
 
-    /// <summary>Applies migrations, enables WAL on SQLite, and on an empty database creates the default account and its admin token.</summary>
+    /// <summary>The PostgreSQL advisory lock key held while a server migrates the database and makes its first account.</summary>
+    private const long MigrationLockKey = 0x496d7072696e74; // "Imprint"
+
+    /// <summary>
+    /// Applies migrations, enables WAL on SQLite, and on an empty database creates the default account and its admin token.
+    /// Several `imprint serve` starting together on one PostgreSQL database would apply the same migrations at once (the
+    /// second fails with "relation already exists"): there, one server at a time does this, under a session advisory lock.
+    /// </summary>
     public static async Task<string?> PrepareDatabaseAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        await using var db = await app.Services.GetRequiredService<IDbContextFactory<ImprintDb>>().CreateDbContextAsync(cancellationToken);
+        if (db.Database.IsSqlite())
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+            return await MigrateAndMakeFirstAccountAsync(app, db, cancellationToken);
+        }
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
+        try
+        {
+            return await MigrateAndMakeFirstAccountAsync(app, db, cancellationToken);
+        }
+        finally
+        {
+            // Explicitly: a pooled connection keeps a session lock until it is reused.
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({MigrationLockKey})", CancellationToken.None);
+        }
+    }
+
+    private static async Task<string?> MigrateAndMakeFirstAccountAsync(WebApplication app, ImprintDb db, CancellationToken cancellationToken)
     {
         var options = app.Services.GetRequiredService<ServeOptions>();
         var time = app.Services.GetRequiredService<TimeProvider>();
-        await using var db = await app.Services.GetRequiredService<IDbContextFactory<ImprintDb>>().CreateDbContextAsync(cancellationToken);
-        if (db.Database.IsSqlite())
-            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
         if (await db.Accounts.AnyAsync(cancellationToken))
             return null;
@@ -133,7 +158,15 @@ internal static class ServerApp
             IsInstallationAdmin = true,
             CreatedAt = now,
         });
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException e) when (Api.StoreErrors.IsLostRace(e))
+        {
+            // Another `imprint serve` on this SQLite file made the first account a moment ago: its data dir has the token.
+            return null;
+        }
         await WriteSecretFileAsync(options.AdminTokenPath, secret, cancellationToken);
         Log.FirstStart(app.Logger, options.AdminTokenPath);
         return secret;
