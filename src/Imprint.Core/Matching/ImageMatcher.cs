@@ -95,7 +95,7 @@ public sealed class ImageMatcher
         foreach (var setting in settings)
             settingMap[(setting.MciId, setting.CloudId)] = setting;
 
-        var index = new JoinIndex(matcherArray);
+        var index = new JoinIndex(matcherArray, workers > 1);
         var cloudKinds = new int[inventoryArray.Length];
         var imageArrays = new MatchImage[inventoryArray.Length][];
         var slices = new List<Slice>();
@@ -160,72 +160,88 @@ public sealed class ImageMatcher
 
     private readonly record struct SliceHit(int Matcher, int Image, MatchEvidence Evidence);
 
-    // Digest algorithms are small enum values (1..5): one slot per value, slot 0 unused.
+    // How many images' probes are read ahead of their use; a power of two.
+    private const int TouchAhead = 16;
+
+    // Digest algorithms are small enum values (1..5): a matcher's words are its kind and algorithms (word 0), the
+    // prefix of each algorithm's digest (words 1..5), and where its digests start in the flat array (word 7).
     private const int AlgorithmSlots = 8;
+    private const int StartWord = 7;
 
     /// <summary>What the scan looks up, built once and then only read, by every worker at once.</summary>
     private sealed class JoinIndex
     {
         private readonly Dictionary<string, int> _kindIds = new(StringComparer.Ordinal);
 
-        public JoinIndex(MatchMatcher[] matchers)
+        public JoinIndex(MatchMatcher[] matchers, bool parallel)
         {
             Matchers = matchers;
-            // Index: digest prefix → chain of matchers whose fingerprint holds it; expected name → chain of matchers.
-            // Keying on the 64-bit prefix keeps the probe to integer work; a prefix collision only costs a comparison
-            // of the full digests that finds them different.
-            var digestCount = 0;
+            var digests = 0;
+            var names = 0;
             foreach (var matcher in matchers)
-                digestCount += matcher.Fingerprint.Digests.Count;
-            ByDigest = new PrefixTable(digestCount);
-            ByName = new Dictionary<string, int>(StringComparer.Ordinal);
-            var chainMatcher = new List<int>(digestCount + matchers.Length);
-            var chainNext = new List<int>(digestCount + matchers.Length);
-            for (var m = 0; m < matchers.Length; m++)
             {
-                foreach (var digest in matchers[m].Fingerprint.Digests)
-                {
-                    chainMatcher.Add(m);
-                    chainNext.Add(ByDigest.Exchange(digest.Prefix, chainMatcher.Count - 1));
-                }
-                if (string.IsNullOrEmpty(matchers[m].ImageName))
-                    continue;
-                ref var head = ref CollectionsMarshal.GetValueRefOrAddDefault(ByName, matchers[m].ImageName!, out var exists);
-                chainMatcher.Add(m);
-                chainNext.Add(exists ? head : -1);
-                head = chainMatcher.Count - 1;
+                digests += matcher.Fingerprint.DigestSpan.Length;
+                names += string.IsNullOrEmpty(matcher.ImageName) ? 0 : 1;
             }
-            Next = chainNext.ToArray();
-            Owner = chainMatcher.ToArray();
+            // Digest prefix → matchers whose fingerprint holds it; expected name's hash → matchers. Keying on 64-bit
+            // integers keeps a probe to one slot; a collision only costs a comparison that finds the digests or the
+            // names different.
+            ByDigest = new PrefixTable(digests);
+            ByName = new PrefixTable(names);
+            // What the scan compares, one line of memory per matcher instead of matcher → fingerprint → digests,
+            // and the digests themselves side by side.
+            Words = new ulong[matchers.Length * AlgorithmSlots];
+            FlatDigests = new Digest[digests];
+            foreach (var matcher in matchers)
+                KindId(matcher.CloudKind);
+            // The digest table is most of the work and shares nothing with the rest: one core each.
+            if (parallel)
+                Parallel.Invoke(() => AddDigests(matchers), () => AddNamesAndWords(matchers));
+            else
+            {
+                AddDigests(matchers);
+                AddNamesAndWords(matchers);
+            }
+        }
 
-            // Compact copies of what the scan compares, so that a candidate reads a few bytes of one array instead of
-            // chasing matcher → fingerprint → digests through memory: kind ids, the algorithms each fingerprint has,
-            // their prefixes.
-            MatcherKind = new int[matchers.Length];
-            MatcherAlgorithms = new byte[matchers.Length];
-            MatcherPrefixes = new ulong[matchers.Length * AlgorithmSlots];
-            Fingerprints = new Fingerprint[matchers.Length];
+        private void AddDigests(MatchMatcher[] matchers)
+        {
             for (var m = 0; m < matchers.Length; m++)
             {
-                MatcherKind[m] = KindId(matchers[m].CloudKind);
-                Fingerprints[m] = matchers[m].Fingerprint;
-                foreach (var digest in matchers[m].Fingerprint.Digests)
+                foreach (ref readonly var digest in matchers[m].Fingerprint.DigestSpan)
+                    ByDigest.Add(digest.Prefix, m);
+            }
+        }
+
+        private void AddNamesAndWords(MatchMatcher[] matchers)
+        {
+            var flat = 0;
+            for (var m = 0; m < matchers.Length; m++)
+            {
+                var fingerprint = matchers[m].Fingerprint.DigestSpan;
+                var algorithms = 0;
+                foreach (ref readonly var digest in fingerprint)
                 {
-                    MatcherAlgorithms[m] |= (byte)(1 << (int)digest.Algorithm);
-                    MatcherPrefixes[m * AlgorithmSlots + (int)digest.Algorithm] = digest.Prefix;
+                    algorithms |= 1 << (int)digest.Algorithm;
+                    Words[m * AlgorithmSlots + (int)digest.Algorithm] = digest.Prefix;
                 }
+                Words[m * AlgorithmSlots] = (uint)_kindIds[matchers[m].CloudKind] | ((ulong)algorithms << 32);
+                Words[m * AlgorithmSlots + StartWord] = (ulong)flat;
+                fingerprint.CopyTo(FlatDigests.AsSpan(flat));
+                flat += fingerprint.Length;
+                if (!string.IsNullOrEmpty(matchers[m].ImageName))
+                    ByName.Add(NameKey(matchers[m].ImageName!), m);
             }
         }
 
         public MatchMatcher[] Matchers { get; }
         public PrefixTable ByDigest { get; }
-        public Dictionary<string, int> ByName { get; }
-        public int[] Next { get; }
-        public int[] Owner { get; }
-        public int[] MatcherKind { get; }
-        public byte[] MatcherAlgorithms { get; }
-        public ulong[] MatcherPrefixes { get; }
-        public Fingerprint[] Fingerprints { get; }
+        public PrefixTable ByName { get; }
+        public ulong[] Words { get; }
+        public Digest[] FlatDigests { get; }
+
+        // The process's randomised string hash: image names are chosen by whoever uploads, so keys must not be predictable.
+        public static ulong NameKey(string name) => (uint)name.GetHashCode(StringComparison.Ordinal);
 
         /// <summary>A small id per kind; not thread-safe, so every kind is named before the scan starts.</summary>
         public int KindId(string kind)
@@ -244,82 +260,130 @@ public sealed class ImageMatcher
         private readonly int[] _comparedAt = new int[index.Matchers.Length];
         private readonly int[] _hitAt = new int[index.Matchers.Length];
         private int _stamp;
+        private ulong _touched;
 
         public List<SliceHit> Scan(MatchImage[] images, int first, int end, int kind)
         {
             var hits = new List<SliceHit>();
-            var next = index.Next;
-            var owner = index.Owner;
-            var matcherKind = index.MatcherKind;
-            var matcherAlgorithms = index.MatcherAlgorithms;
-            var matcherPrefixes = index.MatcherPrefixes;
-            var fingerprints = index.Fingerprints;
+            var byDigest = index.ByDigest;
+            var byName = index.ByName;
+            var words = index.Words;
+            var flat = index.FlatDigests;
+            var matchers = index.Matchers;
             var comparedAt = _comparedAt;
             var hitAt = _hitAt;
             Span<ulong> imagePrefixes = stackalloc ulong[AlgorithmSlots];
+            Span<int> imageDigestAt = stackalloc int[AlgorithmSlots];
+            // The name keys of the images read ahead, by image number modulo TouchAhead: a name is hashed once.
+            Span<ulong> nameKeys = stackalloc ulong[TouchAhead];
+            var touched = 0UL;
+            var touchedTo = first;
             for (var i = first; i < end; i++)
             {
+                // Probes of the next images' digests and names, read ahead: they are cache misses, and a miss whose
+                // value nothing waits for runs alongside the others.
+                if (i == touchedTo)
+                {
+                    touchedTo = Math.Min(end, i + TouchAhead);
+                    for (var t = i; t < touchedTo; t++)
+                    {
+                        foreach (ref readonly var digest in images[t].Digests.AsSpan())
+                            touched ^= byDigest.Touch(digest.Prefix);
+                        nameKeys[t & (TouchAhead - 1)] = JoinIndex.NameKey(images[t].Name);
+                        touched ^= byName.Touch(nameKeys[t & (TouchAhead - 1)]);
+                    }
+                }
                 var image = images[i];
                 if (!image.IsActive)
                     continue;
                 var stamp = ++_stamp;
                 var imageDigests = image.Digests.AsSpan();
                 var imageAlgorithms = 0;
-                foreach (ref readonly var digest in imageDigests)
+                for (var d = 0; d < imageDigests.Length; d++)
                 {
                     // The first digest of an algorithm is the one Fingerprint.CompareWith compares: the prefix filter
                     // must see the same one, or an image that reports two md5s could be missed.
-                    var bit = 1 << (int)digest.Algorithm;
-                    if ((imageAlgorithms & bit) != 0)
+                    var algorithm = (int)imageDigests[d].Algorithm;
+                    if ((imageAlgorithms & (1 << algorithm)) != 0)
                         continue;
-                    imageAlgorithms |= bit;
-                    imagePrefixes[(int)digest.Algorithm] = digest.Prefix;
+                    imageAlgorithms |= 1 << algorithm;
+                    imagePrefixes[algorithm] = imageDigests[d].Prefix;
+                    imageDigestAt[algorithm] = d;
                 }
                 for (var d = 0; d < imageDigests.Length; d++)
                 {
-                    for (var link = index.ByDigest.Find(imageDigests[d].Prefix); link >= 0; link = next[link])
+                    for (var m = byDigest.Find(imageDigests[d].Prefix, out var more); m >= 0; m = byDigest.Next(ref more))
                     {
-                        var m = owner[link];
-                        if (comparedAt[m] == stamp || matcherKind[m] != kind)
+                        if (comparedAt[m] == stamp)
                             continue;
                         comparedAt[m] = stamp;
-                        var common = matcherAlgorithms[m] & imageAlgorithms;
+                        var at = m * AlgorithmSlots;
+                        if ((int)(uint)words[at] != kind)
+                            continue;
+                        var common = (int)(words[at] >> 32) & imageAlgorithms;
                         var agree = 0;
                         for (var bits = common; bits != 0; bits &= bits - 1)
                         {
                             var algorithm = BitOperations.TrailingZeroCount(bits);
-                            if (matcherPrefixes[m * AlgorithmSlots + algorithm] == imagePrefixes[algorithm])
+                            if (words[at + algorithm] == imagePrefixes[algorithm])
                                 agree |= 1 << algorithm;
                         }
                         // Equal digests have equal prefixes: when none agrees, CompareWith would answer Different.
                         if (agree == 0)
                             continue;
-                        // The prefixes say the same file or content (or a contradiction); the full digests decide,
-                        // here where the image's digests are still in cache. A crafted prefix collision is no hit.
-                        var evidence = fingerprints[m].CompareWith(imageDigests) switch
+                        // The prefixes say the same file or content (or a contradiction); the full digests of the
+                        // algorithms whose prefixes agree decide, here where the image's digests are in cache. A
+                        // crafted prefix collision is no hit.
+                        var fingerprint = flat.AsSpan((int)words[at + StartWord]);
+                        var matcherAlgorithms = (int)(words[at] >> 32);
+                        var equal = 0;
+                        for (var bits = agree; bits != 0; bits &= bits - 1)
                         {
-                            FingerprintComparison.SameFile => MatchEvidence.SameFile,
-                            FingerprintComparison.SameContent => MatchEvidence.SameContent,
-                            FingerprintComparison.Contradiction => MatchEvidence.Contradiction,
-                            _ => (MatchEvidence?)null,
-                        };
+                            var algorithm = BitOperations.TrailingZeroCount(bits);
+                            var mine = BitOperations.PopCount((uint)(matcherAlgorithms & ((1 << algorithm) - 1)));
+                            if (fingerprint[mine].Equals(imageDigests[imageDigestAt[algorithm]]))
+                                equal |= 1 << algorithm;
+                        }
+                        var evidence = Classify(common, equal);
                         if (evidence is null)
                             continue;
                         hitAt[m] = stamp;
                         hits.Add(new SliceHit(m, i, evidence.Value));
                     }
                 }
-                if (image.Name.Length == 0 || !index.ByName.TryGetValue(image.Name, out var named))
+                if (image.Name.Length == 0)
                     continue;
-                for (; named >= 0; named = next[named])
+                for (var m = byName.Find(nameKeys[i & (TouchAhead - 1)], out var more); m >= 0; m = byName.Next(ref more))
                 {
-                    var m = owner[named];
-                    if (hitAt[m] != stamp && matcherKind[m] == kind)
+                    // Only a matcher that the digests did not find needs its name compared (the hash may collide).
+                    if (hitAt[m] != stamp && (int)(uint)words[m * AlgorithmSlots] == kind
+                        && string.Equals(matchers[m].ImageName, image.Name, StringComparison.Ordinal))
                         hits.Add(new SliceHit(m, i, MatchEvidence.NameOnly));
                 }
             }
+            // Read, so that the reads ahead are not optimised away.
+            _touched ^= touched;
             return hits;
         }
+    }
+
+    /// <summary>
+    /// The rule of <see cref="Fingerprint.CompareWith"/> on bit sets of algorithms: those both sides know, and those
+    /// whose digests are equal. Any disagreement beside an agreement is a contradiction.
+    /// </summary>
+    private static MatchEvidence? Classify(int common, int equal)
+    {
+        const int content = 1 << (int)DigestAlgorithm.DiskSha256;
+        var fileAgree = equal & ~content;
+        var fileDisagree = common & ~equal & ~content;
+        var contentDisagrees = (common & content) != 0 && (equal & content) == 0;
+        if (fileAgree != 0 && (fileDisagree != 0 || contentDisagrees))
+            return MatchEvidence.Contradiction;
+        if (fileAgree != 0)
+            return MatchEvidence.SameFile;
+        if ((equal & content) != 0)
+            return MatchEvidence.SameContent;
+        return null;
     }
 
     /// <summary>The number of (matcher, cloud) pairs where the join found an image (matching or suspect).</summary>
@@ -366,31 +430,34 @@ public sealed class ImageMatcher
         }
         starts.Add(_hitKeys.Length);
         var pairs = starts.Count - 1;
-        if (_workers <= 1 || pairs <= _resolveBatch)
-        {
-            for (var p = 0; p < pairs; p++)
-                yield return ResolvePair(starts[p], starts[p + 1]);
-            yield break;
-        }
-
-        var batch = new MatchResult[_resolveBatch];
+        var batch = new MatchResult[Math.Min(_resolveBatch, pairs)];
+        var parallel = _workers > 1 && pairs > _resolveBatch;
         // More parts than workers, so that a worker that drew cheap pairs takes another part.
         var parts = _workers * 4;
         var options = new ParallelOptions { MaxDegreeOfParallelism = _workers };
         for (var first = 0; first < pairs; first += batch.Length)
         {
             var count = Math.Min(batch.Length, pairs - first);
-            var offset = first;
-            Parallel.For(0, parts, options, part =>
+            if (parallel)
             {
-                var from = (int)((long)count * part / parts);
-                var to = (int)((long)count * (part + 1) / parts);
-                for (var p = from; p < to; p++)
-                    batch[p] = ResolvePair(starts[offset + p], starts[offset + p + 1]);
-            });
+                var offset = first;
+                Parallel.For(0, parts, options, part =>
+                    ResolveRange(starts, offset + (int)((long)count * part / parts), offset + (int)((long)count * (part + 1) / parts), batch, offset));
+            }
+            else
+            {
+                ResolveRange(starts, first, first + count, batch, first);
+            }
             for (var p = 0; p < count; p++)
                 yield return batch[p];
         }
+    }
+
+    /// <summary>Resolves pairs [<paramref name="from"/>, <paramref name="to"/>) into <paramref name="into"/>, from <paramref name="offset"/> on.</summary>
+    private void ResolveRange(List<int> starts, int from, int to, MatchResult[] into, int offset)
+    {
+        for (var p = from; p < to; p++)
+            into[p - offset] = ResolvePair(starts[p], starts[p + 1]);
     }
 
     private MatchResult ResolvePair(int firstHit, int endHit)
@@ -547,7 +614,6 @@ public sealed class ImageMatcher
         return new MatchResult(mciId, cloud, MatchStatus.Matched, chosen, candidates, null,
             $"image {chosen.Uid} is {how} as the fingerprint", matcher.Id, matcher.Fingerprint);
     }
-
     // Candidates equal by every criterion (a uid reported twice) keep their inventory order, so the choice never
     // depends on the sort algorithm.
     private static int CompareCandidates(Hit a, Hit b, string? expectedName)
