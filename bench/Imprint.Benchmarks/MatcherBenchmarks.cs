@@ -8,6 +8,8 @@ namespace Imprint.Benchmarks;
 /// The matcher's full recompute: every image of every cloud joined with every matcher's fingerprint, every hit resolved.
 /// Images are copies of builds spread over the clouds so that most matchers find images (some several in one cloud:
 /// ambiguous) and some none. The baseline is the nested loop a user would script: every matcher against every image.
+/// The hash join runs on one thread below 32,768 images (so the 10,000-image ratio compares one thread with one) and on
+/// every core above; restrict the process to one core (taskset -c 0) to see it on one.
 /// Run: dotnet run -c Release --project bench/Imprint.Benchmarks -- --filter '*Matcher*'
 /// </summary>
 [MemoryDiagnoser]

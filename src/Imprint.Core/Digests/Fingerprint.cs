@@ -23,6 +23,9 @@ public sealed class Fingerprint
     /// <summary>The digests, ordered by algorithm.</summary>
     public IReadOnlyList<Digest> Digests => _digests;
 
+    /// <summary>The digests, ordered by algorithm, at most one each: the n-th is that of the n-th algorithm present.</summary>
+    internal ReadOnlySpan<Digest> DigestSpan => _digests;
+
     /// <summary>Parses a list of <c>algorithm:hex</c> strings. Errors name the offending entry by index.</summary>
     public static ParseResult<Fingerprint> Parse(IEnumerable<string?>? digests)
     {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Imprint.Core.Digests;
 
@@ -6,14 +7,23 @@ namespace Imprint.Core.Matching;
 /// <summary>
 /// The matcher: a pure function from (inventories, hand-written settings, matchers) to matches. It never calls a cloud.
 /// <see cref="Compute"/> joins every image digest against an index of the fingerprints' digests (a hash join, one pass
-/// over the images); <see cref="Resolve"/> then answers for any (MCI, cloud) from the join's hits. Pairs without hits
-/// are no-match, so they cost nothing until asked for.
+/// over the images, slices of it on every core); <see cref="Resolve"/> then answers for any (MCI, cloud) from the
+/// join's hits. Pairs without hits are no-match, so they cost nothing until asked for. Results do not depend on how
+/// the work was split: hits are merged in (matcher, cloud, inventory) order whatever thread found them.
 /// </summary>
 public sealed class ImageMatcher
 {
     /// <summary>The ambiguity rule, in the order it is applied.</summary>
     public const string AmbiguityRule =
         "same file before same content, then name equals the expected image name, then public before private, then newest, then lowest uid";
+
+    // Below this many images one thread joins and resolves: handing slices to the thread pool would cost more than it saves.
+    private const int ParallelImages = 32_768;
+    // A slice is what one worker scans at a time; small enough for both cores to finish together, large enough that
+    // the per-slice cost (a list, a task switch) does not show.
+    private const int SliceImages = 16_384;
+    // Pairs resolved in parallel before they are handed out in order: the batch is all that lives at once.
+    private const int ResolveBatch = 4_096;
 
     private readonly MatchInventory[] _inventories;
     private readonly Dictionary<string, int> _cloudIndex;
@@ -24,21 +34,30 @@ public sealed class ImageMatcher
     private readonly long[] _hitKeys;
     private readonly Hit[] _hits;
     private readonly Dictionary<string, MatchImage>?[] _imagesByUid;
+    private readonly int _workers;
+    private readonly int _resolveBatch;
 
-    private readonly record struct Hit(int Image, MatchEvidence Evidence);
+    // The join already compared the full digests, so a hit carries its final evidence; the image is held by
+    // reference (resolution reads it, and an index would cost one more cache miss) and by its inventory position,
+    // the ambiguity rule's final tie-break.
+    private readonly record struct Hit(MatchImage Image, int Index, MatchEvidence Evidence);
 
     private ImageMatcher(
         MatchInventory[] inventories,
         MatchMatcher[] matchers,
         Dictionary<(string, string), MatchSetting> settings,
         long[] hitKeys,
-        Hit[] hits)
+        Hit[] hits,
+        int workers,
+        int resolveBatch)
     {
         _inventories = inventories;
         _matchers = matchers;
         _settings = settings;
         _hitKeys = hitKeys;
         _hits = hits;
+        _workers = workers;
+        _resolveBatch = resolveBatch;
         _cloudIndex = new Dictionary<string, int>(inventories.Length, StringComparer.Ordinal);
         for (var c = 0; c < inventories.Length; c++)
             _cloudIndex[inventories[c].Cloud.Id] = c;
@@ -48,11 +67,27 @@ public sealed class ImageMatcher
         _imagesByUid = new Dictionary<string, MatchImage>?[inventories.Length];
     }
 
-    /// <summary>Joins the inventories with the matchers. Runs in time linear in images + matchers + hits.</summary>
+    /// <summary>Joins the inventories with the matchers. Runs in time linear in images + matchers + hits, on every core.</summary>
     public static ImageMatcher Compute(
         IReadOnlyList<MatchInventory> inventories,
         IReadOnlyList<MatchSetting> settings,
         IReadOnlyList<MatchMatcher> matchers)
+    {
+        var images = 0L;
+        foreach (var inventory in inventories)
+            images += inventory.Images.Count;
+        var workers = images >= ParallelImages ? Environment.ProcessorCount : 1;
+        return Join(inventories, settings, matchers, SliceImages, ResolveBatch, workers);
+    }
+
+    /// <summary>The join with the work split as given: tests split tiny inputs to check that the split changes nothing.</summary>
+    internal static ImageMatcher Join(
+        IReadOnlyList<MatchInventory> inventories,
+        IReadOnlyList<MatchSetting> settings,
+        IReadOnlyList<MatchMatcher> matchers,
+        int sliceImages,
+        int resolveBatch,
+        int workers)
     {
         var matcherArray = matchers.ToArray();
         var inventoryArray = inventories.ToArray();
@@ -60,149 +95,293 @@ public sealed class ImageMatcher
         foreach (var setting in settings)
             settingMap[(setting.MciId, setting.CloudId)] = setting;
 
-        // Index: digest prefix → chain of matchers whose fingerprint holds it; expected name → chain of matchers.
-        // Keying on the 64-bit prefix keeps the probe to integer work; a prefix collision only costs a comparison
-        // that CompareWith answers with Different.
-        var byDigest = new PrefixTable(matcherArray.Sum(m => m.Fingerprint.Digests.Count));
-        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
-        var chainMatcher = new List<int>();
-        var chainNext = new List<int>();
-        for (var m = 0; m < matcherArray.Length; m++)
-        {
-            foreach (var digest in matcherArray[m].Fingerprint.Digests)
-            {
-                chainMatcher.Add(m);
-                chainNext.Add(byDigest.Exchange(digest.Prefix, chainMatcher.Count - 1));
-            }
-            if (string.IsNullOrEmpty(matcherArray[m].ImageName))
-                continue;
-            ref var head = ref CollectionsMarshal.GetValueRefOrAddDefault(byName, matcherArray[m].ImageName!, out var exists);
-            chainMatcher.Add(m);
-            chainNext.Add(exists ? head : -1);
-            head = chainMatcher.Count - 1;
-        }
-        var next = chainNext.ToArray();
-        var owner = chainMatcher.ToArray();
-
-        // Compact copies of what the scan compares, so that a hit reads a few bytes of one array instead of chasing
-        // matcher → fingerprint → digests through memory: kind ids, the algorithms each fingerprint has, their prefixes.
-        var kindIds = new Dictionary<string, int>(StringComparer.Ordinal);
-        var matcherKind = new int[matcherArray.Length];
-        var matcherAlgorithms = new byte[matcherArray.Length];
-        var matcherPrefixes = new ulong[matcherArray.Length * AlgorithmSlots];
-        for (var m = 0; m < matcherArray.Length; m++)
-        {
-            matcherKind[m] = KindId(kindIds, matcherArray[m].CloudKind);
-            foreach (var digest in matcherArray[m].Fingerprint.Digests)
-            {
-                matcherAlgorithms[m] |= (byte)(1 << (int)digest.Algorithm);
-                matcherPrefixes[m * AlgorithmSlots + (int)digest.Algorithm] = digest.Prefix;
-            }
-        }
-        Span<ulong> imagePrefixes = stackalloc ulong[AlgorithmSlots];
-
-        var hitKeys = new List<long>();
-        var hits = new List<Hit>();
-        var cloudCount = inventoryArray.Length;
-        // Stamps avoid comparing one (image, matcher) pair twice when several digests lead to the same matcher.
-        var comparedAt = new int[matcherArray.Length];
-        var hitAt = new int[matcherArray.Length];
-        var stamp = 0;
+        var index = new JoinIndex(matcherArray, workers > 1);
+        var cloudKinds = new int[inventoryArray.Length];
+        var imageArrays = new MatchImage[inventoryArray.Length][];
+        var slices = new List<Slice>();
         for (var c = 0; c < inventoryArray.Length; c++)
         {
-            var kind = KindId(kindIds, inventoryArray[c].Cloud.Kind);
-            var images = inventoryArray[c].Images;
-            for (var i = 0; i < images.Count; i++)
+            cloudKinds[c] = index.KindId(inventoryArray[c].Cloud.Kind);
+            imageArrays[c] = inventoryArray[c].Images as MatchImage[] ?? [.. inventoryArray[c].Images];
+            for (var first = 0; first < imageArrays[c].Length; first += sliceImages)
+                slices.Add(new Slice(c, first, Math.Min(imageArrays[c].Length, first + sliceImages)));
+        }
+
+        // Each slice's hits come out in inventory order; slices are independent, so any thread may scan any of them.
+        var found = new List<SliceHit>[slices.Count];
+        if (workers > 1 && slices.Count > 1)
+        {
+            Parallel.For(0, slices.Count, new ParallelOptions { MaxDegreeOfParallelism = workers },
+                () => new Scanner(index),
+                (s, _, scanner) =>
+                {
+                    var slice = slices[s];
+                    found[s] = scanner.Scan(imageArrays[slice.Cloud], slice.First, slice.End, cloudKinds[slice.Cloud]);
+                    return scanner;
+                },
+                _ => { });
+        }
+        else
+        {
+            var scanner = new Scanner(index);
+            for (var s = 0; s < slices.Count; s++)
+                found[s] = scanner.Scan(imageArrays[slices[s].Cloud], slices[s].First, slices[s].End, cloudKinds[slices[s].Cloud]);
+        }
+
+        // A counting sort by matcher, reading the slices in (cloud, inventory) order, is stable: it gives the
+        // (matcher, cloud, inventory) order without a comparison sort, whichever thread found what.
+        var starts = new int[matcherArray.Length + 1];
+        foreach (var hits in found)
+        {
+            foreach (var hit in CollectionsMarshal.AsSpan(hits))
+                starts[hit.Matcher + 1]++;
+        }
+        for (var m = 0; m < matcherArray.Length; m++)
+            starts[m + 1] += starts[m];
+        var total = starts[matcherArray.Length];
+        var sortedKeys = new long[total];
+        var sortedHits = new Hit[total];
+        var cloudCount = inventoryArray.Length;
+        for (var s = 0; s < slices.Count; s++)
+        {
+            var c = slices[s].Cloud;
+            var images = imageArrays[c];
+            foreach (var hit in CollectionsMarshal.AsSpan(found[s]))
             {
+                var at = starts[hit.Matcher]++;
+                sortedKeys[at] = (long)hit.Matcher * cloudCount + c;
+                sortedHits[at] = new Hit(images[hit.Image], hit.Image, hit.Evidence);
+            }
+        }
+        return new ImageMatcher(inventoryArray, matcherArray, settingMap, sortedKeys, sortedHits, workers, resolveBatch);
+    }
+
+    private readonly record struct Slice(int Cloud, int First, int End);
+
+    private readonly record struct SliceHit(int Matcher, int Image, MatchEvidence Evidence);
+
+    // How many images' probes are read ahead of their use; a power of two.
+    private const int TouchAhead = 16;
+
+    // Digest algorithms are small enum values (1..5): a matcher's words are its kind and algorithms (word 0), the
+    // prefix of each algorithm's digest (words 1..5), and where its digests start in the flat array (word 7).
+    private const int AlgorithmSlots = 8;
+    private const int StartWord = 7;
+
+    /// <summary>What the scan looks up, built once and then only read, by every worker at once.</summary>
+    private sealed class JoinIndex
+    {
+        private readonly Dictionary<string, int> _kindIds = new(StringComparer.Ordinal);
+
+        public JoinIndex(MatchMatcher[] matchers, bool parallel)
+        {
+            Matchers = matchers;
+            var digests = 0;
+            var names = 0;
+            foreach (var matcher in matchers)
+            {
+                digests += matcher.Fingerprint.DigestSpan.Length;
+                names += string.IsNullOrEmpty(matcher.ImageName) ? 0 : 1;
+            }
+            // Digest prefix → matchers whose fingerprint holds it; expected name's hash → matchers. Keying on 64-bit
+            // integers keeps a probe to one slot; a collision only costs a comparison that finds the digests or the
+            // names different.
+            ByDigest = new PrefixTable(digests);
+            ByName = new PrefixTable(names);
+            // What the scan compares, one line of memory per matcher instead of matcher → fingerprint → digests,
+            // and the digests themselves side by side.
+            Words = new ulong[matchers.Length * AlgorithmSlots];
+            FlatDigests = new Digest[digests];
+            foreach (var matcher in matchers)
+                KindId(matcher.CloudKind);
+            // The digest table is most of the work and shares nothing with the rest: one core each.
+            if (parallel)
+                Parallel.Invoke(() => AddDigests(matchers), () => AddNamesAndWords(matchers));
+            else
+            {
+                AddDigests(matchers);
+                AddNamesAndWords(matchers);
+            }
+        }
+
+        private void AddDigests(MatchMatcher[] matchers)
+        {
+            for (var m = 0; m < matchers.Length; m++)
+            {
+                foreach (ref readonly var digest in matchers[m].Fingerprint.DigestSpan)
+                    ByDigest.Add(digest.Prefix, m);
+            }
+        }
+
+        private void AddNamesAndWords(MatchMatcher[] matchers)
+        {
+            var flat = 0;
+            for (var m = 0; m < matchers.Length; m++)
+            {
+                var fingerprint = matchers[m].Fingerprint.DigestSpan;
+                var algorithms = 0;
+                foreach (ref readonly var digest in fingerprint)
+                {
+                    algorithms |= 1 << (int)digest.Algorithm;
+                    Words[m * AlgorithmSlots + (int)digest.Algorithm] = digest.Prefix;
+                }
+                Words[m * AlgorithmSlots] = (uint)_kindIds[matchers[m].CloudKind] | ((ulong)algorithms << 32);
+                Words[m * AlgorithmSlots + StartWord] = (ulong)flat;
+                fingerprint.CopyTo(FlatDigests.AsSpan(flat));
+                flat += fingerprint.Length;
+                if (!string.IsNullOrEmpty(matchers[m].ImageName))
+                    ByName.Add(NameKey(matchers[m].ImageName!), m);
+            }
+        }
+
+        public MatchMatcher[] Matchers { get; }
+        public PrefixTable ByDigest { get; }
+        public PrefixTable ByName { get; }
+        public ulong[] Words { get; }
+        public Digest[] FlatDigests { get; }
+
+        // The process's randomised string hash: image names are chosen by whoever uploads, so keys must not be predictable.
+        public static ulong NameKey(string name) => (uint)name.GetHashCode(StringComparison.Ordinal);
+
+        /// <summary>A small id per kind; not thread-safe, so every kind is named before the scan starts.</summary>
+        public int KindId(string kind)
+        {
+            ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(_kindIds, kind, out var exists);
+            if (!exists)
+                id = _kindIds.Count;
+            return id;
+        }
+    }
+
+    /// <summary>One worker's scan state: its own stamps, so workers share nothing they write.</summary>
+    private sealed class Scanner(JoinIndex index)
+    {
+        // Stamps avoid comparing one (image, matcher) pair twice when several digests lead to the same matcher.
+        private readonly int[] _comparedAt = new int[index.Matchers.Length];
+        private readonly int[] _hitAt = new int[index.Matchers.Length];
+        private int _stamp;
+        private ulong _touched;
+
+        public List<SliceHit> Scan(MatchImage[] images, int first, int end, int kind)
+        {
+            var hits = new List<SliceHit>();
+            var byDigest = index.ByDigest;
+            var byName = index.ByName;
+            var words = index.Words;
+            var flat = index.FlatDigests;
+            var matchers = index.Matchers;
+            var comparedAt = _comparedAt;
+            var hitAt = _hitAt;
+            Span<ulong> imagePrefixes = stackalloc ulong[AlgorithmSlots];
+            Span<int> imageDigestAt = stackalloc int[AlgorithmSlots];
+            // The name keys of the images read ahead, by image number modulo TouchAhead: a name is hashed once.
+            Span<ulong> nameKeys = stackalloc ulong[TouchAhead];
+            var touched = 0UL;
+            var touchedTo = first;
+            for (var i = first; i < end; i++)
+            {
+                // Probes of the next images' digests and names, read ahead: they are cache misses, and a miss whose
+                // value nothing waits for runs alongside the others.
+                if (i == touchedTo)
+                {
+                    touchedTo = Math.Min(end, i + TouchAhead);
+                    for (var t = i; t < touchedTo; t++)
+                    {
+                        foreach (ref readonly var digest in images[t].Digests.AsSpan())
+                            touched ^= byDigest.Touch(digest.Prefix);
+                        nameKeys[t & (TouchAhead - 1)] = JoinIndex.NameKey(images[t].Name);
+                        touched ^= byName.Touch(nameKeys[t & (TouchAhead - 1)]);
+                    }
+                }
                 var image = images[i];
                 if (!image.IsActive)
                     continue;
-                stamp++;
+                var stamp = ++_stamp;
                 var imageDigests = image.Digests.AsSpan();
                 var imageAlgorithms = 0;
-                foreach (ref readonly var digest in imageDigests)
+                for (var d = 0; d < imageDigests.Length; d++)
                 {
-                    imageAlgorithms |= 1 << (int)digest.Algorithm;
-                    imagePrefixes[(int)digest.Algorithm] = digest.Prefix;
+                    // The first digest of an algorithm is the one Fingerprint.CompareWith compares: the prefix filter
+                    // must see the same one, or an image that reports two md5s could be missed.
+                    var algorithm = (int)imageDigests[d].Algorithm;
+                    if ((imageAlgorithms & (1 << algorithm)) != 0)
+                        continue;
+                    imageAlgorithms |= 1 << algorithm;
+                    imagePrefixes[algorithm] = imageDigests[d].Prefix;
+                    imageDigestAt[algorithm] = d;
                 }
                 for (var d = 0; d < imageDigests.Length; d++)
                 {
-                    for (var link = byDigest.Find(imageDigests[d].Prefix); link >= 0; link = next[link])
+                    for (var m = byDigest.Find(imageDigests[d].Prefix, out var more); m >= 0; m = byDigest.Next(ref more))
                     {
-                        var m = owner[link];
-                        if (comparedAt[m] == stamp || matcherKind[m] != kind)
+                        if (comparedAt[m] == stamp)
                             continue;
                         comparedAt[m] = stamp;
-                        // Compared by prefix here; Resolve confirms every hit on the full digests.
-                        var common = matcherAlgorithms[m] & imageAlgorithms;
+                        var at = m * AlgorithmSlots;
+                        if ((int)(uint)words[at] != kind)
+                            continue;
+                        var common = (int)(words[at] >> 32) & imageAlgorithms;
                         var agree = 0;
                         for (var bits = common; bits != 0; bits &= bits - 1)
                         {
-                            var algorithm = System.Numerics.BitOperations.TrailingZeroCount(bits);
-                            if (matcherPrefixes[m * AlgorithmSlots + algorithm] == imagePrefixes[algorithm])
+                            var algorithm = BitOperations.TrailingZeroCount(bits);
+                            if (words[at + algorithm] == imagePrefixes[algorithm])
                                 agree |= 1 << algorithm;
                         }
-                        var evidence = Classify(common, agree);
+                        // Equal digests have equal prefixes: when none agrees, CompareWith would answer Different.
+                        if (agree == 0)
+                            continue;
+                        // The prefixes say the same file or content (or a contradiction); the full digests of the
+                        // algorithms whose prefixes agree decide, here where the image's digests are in cache. A
+                        // crafted prefix collision is no hit.
+                        var fingerprint = flat.AsSpan((int)words[at + StartWord]);
+                        var matcherAlgorithms = (int)(words[at] >> 32);
+                        var equal = 0;
+                        for (var bits = agree; bits != 0; bits &= bits - 1)
+                        {
+                            var algorithm = BitOperations.TrailingZeroCount(bits);
+                            var mine = BitOperations.PopCount((uint)(matcherAlgorithms & ((1 << algorithm) - 1)));
+                            if (fingerprint[mine].Equals(imageDigests[imageDigestAt[algorithm]]))
+                                equal |= 1 << algorithm;
+                        }
+                        var evidence = Classify(common, equal);
                         if (evidence is null)
                             continue;
                         hitAt[m] = stamp;
-                        hitKeys.Add((long)m * cloudCount + c);
-                        hits.Add(new Hit(i, evidence.Value));
+                        hits.Add(new SliceHit(m, i, evidence.Value));
                     }
                 }
-                if (image.Name.Length == 0 || !byName.TryGetValue(image.Name, out var named))
+                if (image.Name.Length == 0)
                     continue;
-                for (; named >= 0; named = next[named])
+                for (var m = byName.Find(nameKeys[i & (TouchAhead - 1)], out var more); m >= 0; m = byName.Next(ref more))
                 {
-                    var m = owner[named];
-                    if (hitAt[m] != stamp && matcherKind[m] == kind)
-                    {
-                        hitKeys.Add((long)m * cloudCount + c);
-                        hits.Add(new Hit(i, MatchEvidence.NameOnly));
-                    }
+                    // Only a matcher that the digests did not find needs its name compared (the hash may collide).
+                    if (hitAt[m] != stamp && (int)(uint)words[m * AlgorithmSlots] == kind
+                        && string.Equals(matchers[m].ImageName, image.Name, StringComparison.Ordinal))
+                        hits.Add(new SliceHit(m, i, MatchEvidence.NameOnly));
                 }
             }
+            // Read, so that the reads ahead are not optimised away.
+            _touched ^= touched;
+            return hits;
         }
-        var keyArray = hitKeys.ToArray();
-        var hitArray = hits.ToArray();
-        // Stable within a key: images keep their inventory order, which the ambiguity rule's last step relies on.
-        var order = new int[keyArray.Length];
-        for (var h = 0; h < order.Length; h++)
-            order[h] = h;
-        Array.Sort(order, (a, b) => keyArray[a] != keyArray[b] ? keyArray[a].CompareTo(keyArray[b]) : a.CompareTo(b));
-        var sortedKeys = new long[order.Length];
-        var sortedHits = new Hit[order.Length];
-        for (var h = 0; h < order.Length; h++)
-        {
-            sortedKeys[h] = keyArray[order[h]];
-            sortedHits[h] = hitArray[order[h]];
-        }
-        return new ImageMatcher(inventoryArray, matcherArray, settingMap, sortedKeys, sortedHits);
     }
 
-    // Digest algorithms are small enum values (1..5): one slot per value, slot 0 unused.
-    private const int AlgorithmSlots = 8;
-    private const int ContentBit = 1 << (int)DigestAlgorithm.DiskSha256;
-
-    private static int KindId(Dictionary<string, int> ids, string kind)
+    /// <summary>
+    /// The rule of <see cref="Fingerprint.CompareWith"/> on bit sets of algorithms: those both sides know, and those
+    /// whose digests are equal. Any disagreement beside an agreement is a contradiction.
+    /// </summary>
+    private static MatchEvidence? Classify(int common, int equal)
     {
-        ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(ids, kind, out var exists);
-        if (!exists)
-            id = ids.Count;
-        return id;
-    }
-
-    /// <summary>The rule of <see cref="Fingerprint.CompareWith"/>, on bit sets of the algorithms both know and those that agree.</summary>
-    private static MatchEvidence? Classify(int common, int agree)
-    {
-        var fileAgree = agree & ~ContentBit;
-        var fileDisagree = common & ~agree & ~ContentBit;
-        var contentDisagrees = (common & ContentBit) != 0 && (agree & ContentBit) == 0;
+        const int content = 1 << (int)DigestAlgorithm.DiskSha256;
+        var fileAgree = equal & ~content;
+        var fileDisagree = common & ~equal & ~content;
+        var contentDisagrees = (common & content) != 0 && (equal & content) == 0;
         if (fileAgree != 0 && (fileDisagree != 0 || contentDisagrees))
             return MatchEvidence.Contradiction;
         if (fileAgree != 0)
             return MatchEvidence.SameFile;
-        if ((agree & ContentBit) != 0)
+        if ((equal & content) != 0)
             return MatchEvidence.SameContent;
         return null;
     }
@@ -236,23 +415,59 @@ public sealed class ImageMatcher
         return (first, end);
     }
 
-    /// <summary>Every (MCI, cloud) pair where the join found an image, resolved: what a full recompute must look at.</summary>
+    /// <summary>
+    /// Every (MCI, cloud) pair where the join found an image, resolved: what a full recompute must look at. Ordered
+    /// by matcher, then cloud. Large recomputes resolve a batch of pairs on every core before handing it out.
+    /// </summary>
     public IEnumerable<MatchResult> ResolveHits()
     {
-        for (int h = 0, end; h < _hitKeys.Length; h = end)
+        // Where each pair's hits start (those of one pair are adjacent), and one past the last.
+        var starts = new List<int>();
+        for (var h = 0; h < _hitKeys.Length; h++)
         {
-            // The hits of one (matcher, cloud) pair are adjacent: no search needed.
-            for (end = h + 1; end < _hitKeys.Length && _hitKeys[end] == _hitKeys[h]; end++)
-            {
-            }
-            var m = (int)(_hitKeys[h] / _inventories.Length);
-            var c = (int)(_hitKeys[h] % _inventories.Length);
-            var mciId = _matchers[m].MciId;
-            if (_settings.Count > 0 && _settings.TryGetValue((mciId, _inventories[c].Cloud.Id), out var setting))
-                yield return Overlay(ResolveSetting(mciId, c, setting));
-            else
-                yield return Overlay(ResolveMatcher(mciId, c, m, h, end));
+            if (h == 0 || _hitKeys[h] != _hitKeys[h - 1])
+                starts.Add(h);
         }
+        starts.Add(_hitKeys.Length);
+        var pairs = starts.Count - 1;
+        var batch = new MatchResult[Math.Min(_resolveBatch, pairs)];
+        var parallel = _workers > 1 && pairs > _resolveBatch;
+        // More parts than workers, so that a worker that drew cheap pairs takes another part.
+        var parts = _workers * 4;
+        var options = new ParallelOptions { MaxDegreeOfParallelism = _workers };
+        for (var first = 0; first < pairs; first += batch.Length)
+        {
+            var count = Math.Min(batch.Length, pairs - first);
+            if (parallel)
+            {
+                var offset = first;
+                Parallel.For(0, parts, options, part =>
+                    ResolveRange(starts, offset + (int)((long)count * part / parts), offset + (int)((long)count * (part + 1) / parts), batch, offset));
+            }
+            else
+            {
+                ResolveRange(starts, first, first + count, batch, first);
+            }
+            for (var p = 0; p < count; p++)
+                yield return batch[p];
+        }
+    }
+
+    /// <summary>Resolves pairs [<paramref name="from"/>, <paramref name="to"/>) into <paramref name="into"/>, from <paramref name="offset"/> on.</summary>
+    private void ResolveRange(List<int> starts, int from, int to, MatchResult[] into, int offset)
+    {
+        for (var p = from; p < to; p++)
+            into[p - offset] = ResolvePair(starts[p], starts[p + 1]);
+    }
+
+    private MatchResult ResolvePair(int firstHit, int endHit)
+    {
+        var m = (int)(_hitKeys[firstHit] / _inventories.Length);
+        var c = (int)(_hitKeys[firstHit] % _inventories.Length);
+        var mciId = _matchers[m].MciId;
+        if (_settings.Count > 0 && _settings.TryGetValue((mciId, _inventories[c].Cloud.Id), out var setting))
+            return Overlay(ResolveSetting(mciId, c, setting));
+        return Overlay(ResolveMatcher(mciId, c, m, firstHit, endHit));
     }
 
     /// <summary>
@@ -319,9 +534,15 @@ public sealed class ImageMatcher
             return new MatchResult(mciId, cloud, MatchStatus.Matched, trusted, [trusted], null,
                 $"a hand-written setting pins image {setting.ImageUid} (not verified: Imprint cannot list {cloud.Kind} clouds yet)", null, null);
         }
-        var images = _imagesByUid[c] ??= _inventories[c].Images
-            .GroupBy(i => i.Uid, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        // Built on first use, possibly by two resolving threads at once: both build the same map, one is kept.
+        var images = Volatile.Read(ref _imagesByUid[c]);
+        if (images is null)
+        {
+            images = _inventories[c].Images
+                .GroupBy(i => i.Uid, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+            images = Interlocked.CompareExchange(ref _imagesByUid[c], images, null) ?? images;
+        }
         if (images.TryGetValue(setting.ImageUid, out var image))
         {
             var chosen = new MatchCandidate(image.Uid, image.Name, MatchEvidence.Setting, Chosen: true);
@@ -336,17 +557,22 @@ public sealed class ImageMatcher
     {
         var cloud = _inventories[c].Cloud;
         var matcher = _matchers[m];
-        var images = _inventories[c].Images;
-        var matching = new List<(MatchImage Image, MatchEvidence Evidence)>(endHit - firstHit);
-        List<MatchCandidate>? suspects = null;
-        foreach (var hit in _hits.AsSpan(firstHit, endHit - firstHit))
+        var hits = _hits.AsSpan(firstHit, endHit - firstHit);
+        // The common case of a full recompute, one image and a match, without the lists the general case needs.
+        if (hits.Length == 1 && hits[0].Evidence is MatchEvidence.SameFile or MatchEvidence.SameContent)
         {
-            var image = images[hit.Image];
-            var evidence = Confirm(matcher, image, hit.Evidence);
-            if (evidence is MatchEvidence.SameFile or MatchEvidence.SameContent)
-                matching.Add((image, evidence.Value));
-            else if (evidence is not null)
-                (suspects ??= []).Add(new MatchCandidate(image.Uid, image.Name, evidence.Value, Chosen: false));
+            var only = new MatchCandidate(hits[0].Image.Uid, hits[0].Image.Name, hits[0].Evidence, Chosen: true);
+            return Matched(mciId, cloud, matcher, only, new[] { only });
+        }
+
+        var matching = new List<Hit>(hits.Length);
+        List<MatchCandidate>? suspects = null;
+        foreach (var hit in hits)
+        {
+            if (hit.Evidence is MatchEvidence.SameFile or MatchEvidence.SameContent)
+                matching.Add(hit);
+            else
+                (suspects ??= []).Add(new MatchCandidate(hit.Image.Uid, hit.Image.Name, hit.Evidence, Chosen: false));
         }
 
         if (matching.Count == 0 && suspects is not null)
@@ -375,34 +601,22 @@ public sealed class ImageMatcher
         for (var i = 1; i < matching.Count; i++)
             candidates[i] = new MatchCandidate(matching[i].Image.Uid, matching[i].Image.Name, matching[i].Evidence, Chosen: false);
         suspects?.CopyTo(candidates, matching.Count);
-        var how = winner.Evidence == MatchEvidence.SameFile ? "the same file" : "the same content (converted)";
         if (matching.Count == 1)
-        {
-            return new MatchResult(mciId, cloud, MatchStatus.Matched, chosen, candidates, null,
-                $"image {chosen.Uid} is {how} as the fingerprint", matcher.Id, matcher.Fingerprint);
-        }
+            return Matched(mciId, cloud, matcher, chosen, candidates);
         var decisive = DecisiveCriterion(winner, matching[1], matcher.ImageName);
         return new MatchResult(mciId, cloud, MatchStatus.Ambiguous, chosen, candidates, AmbiguityRule,
             $"{matching.Count} images match the fingerprint; {chosen.Uid} was chosen: {decisive}", matcher.Id, matcher.Fingerprint);
     }
 
-    /// <summary>The scan compared 64-bit prefixes; the full digests decide (a crafted prefix collision is no match).</summary>
-    private static MatchEvidence? Confirm(MatchMatcher matcher, MatchImage image, MatchEvidence scanned)
+    private static MatchResult Matched(string mciId, MatchCloud cloud, MatchMatcher matcher, MatchCandidate chosen, IReadOnlyList<MatchCandidate> candidates)
     {
-        var exact = matcher.Fingerprint.CompareWith(image.Digests.AsSpan()) switch
-        {
-            FingerprintComparison.SameFile => MatchEvidence.SameFile,
-            FingerprintComparison.SameContent => MatchEvidence.SameContent,
-            FingerprintComparison.Contradiction => MatchEvidence.Contradiction,
-            _ => (MatchEvidence?)null,
-        };
-        if (exact is not null)
-            return exact;
-        var named = !string.IsNullOrEmpty(matcher.ImageName) && image.Name == matcher.ImageName;
-        return scanned == MatchEvidence.NameOnly || named ? MatchEvidence.NameOnly : null;
+        var how = chosen.Evidence == MatchEvidence.SameFile ? "the same file" : "the same content (converted)";
+        return new MatchResult(mciId, cloud, MatchStatus.Matched, chosen, candidates, null,
+            $"image {chosen.Uid} is {how} as the fingerprint", matcher.Id, matcher.Fingerprint);
     }
-
-    private static int CompareCandidates((MatchImage Image, MatchEvidence Evidence) a, (MatchImage Image, MatchEvidence Evidence) b, string? expectedName)
+    // Candidates equal by every criterion (a uid reported twice) keep their inventory order, so the choice never
+    // depends on the sort algorithm.
+    private static int CompareCandidates(Hit a, Hit b, string? expectedName)
     {
         foreach (var criterion in Criteria)
         {
@@ -410,10 +624,10 @@ public sealed class ImageMatcher
             if (order != 0)
                 return order;
         }
-        return 0;
+        return a.Index.CompareTo(b.Index);
     }
 
-    private static string DecisiveCriterion((MatchImage Image, MatchEvidence Evidence) winner, (MatchImage Image, MatchEvidence Evidence) runnerUp, string? expectedName)
+    private static string DecisiveCriterion(Hit winner, Hit runnerUp, string? expectedName)
     {
         foreach (var criterion in Criteria)
         {

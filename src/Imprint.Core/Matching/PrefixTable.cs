@@ -4,9 +4,10 @@ using System.Security.Cryptography;
 namespace Imprint.Core.Matching;
 
 /// <summary>
-/// An open-addressing hash table from a digest's 64-bit prefix to the head of a chain of matchers. Key and value share
-/// one slot, so a probe usually costs one cache miss where a <see cref="Dictionary{TKey,TValue}"/> costs two; the
-/// matcher probes it a few million times per full recompute.
+/// An open-addressing multimap from a 64-bit key (a digest's prefix, a name's hash) to small ints (matcher numbers).
+/// A slot holds the key and its first value, so the common lookup (one matcher per digest) costs one cache miss where
+/// a <see cref="Dictionary{TKey,TValue}"/> of lists costs three; further values of a key are chained in a side array.
+/// The matcher probes it a few million times per full recompute. Built by one thread, then read by any number.
 /// </summary>
 internal sealed class PrefixTable
 {
@@ -15,13 +16,19 @@ internal sealed class PrefixTable
 
     private readonly Slot[] _slots;
     private readonly int _shift;
+    private Link[] _links = new Link[16];
+    private int _linkCount;
 
     private struct Slot
     {
         public ulong Key;
-        // The chain head plus one: zero marks an empty slot, so a fresh array is an empty table.
-        public int HeadPlusOne;
+        // The first value plus one: zero marks an empty slot, so a fresh array is an empty table.
+        public int FirstPlusOne;
+        // The key's further values, as an index into _links, or -1.
+        public int More;
     }
+
+    private readonly record struct Link(int Value, int Next);
 
     public PrefixTable(int expected)
     {
@@ -32,39 +39,64 @@ internal sealed class PrefixTable
 
     private int Home(ulong key) => (int)(((key ^ Seed) * 0x9E3779B97F4A7C15UL) >> _shift);
 
-    /// <summary>The chain head for <paramref name="key"/>, or -1.</summary>
-    public int Find(ulong key)
-    {
-        var mask = _slots.Length - 1;
-        for (var i = Home(key); ; i = (i + 1) & mask)
-        {
-            ref readonly var slot = ref _slots[i];
-            if (slot.HeadPlusOne == 0)
-                return -1;
-            if (slot.Key == key)
-                return slot.HeadPlusOne - 1;
-        }
-    }
-
-    /// <summary>Sets the chain head of <paramref name="key"/>; returns the previous head, or -1.</summary>
-    public int Exchange(ulong key, int head)
+    /// <summary>Adds <paramref name="value"/> to the values of <paramref name="key"/>.</summary>
+    public void Add(ulong key, int value)
     {
         var mask = _slots.Length - 1;
         for (var i = Home(key); ; i = (i + 1) & mask)
         {
             ref var slot = ref _slots[i];
-            if (slot.HeadPlusOne == 0)
+            if (slot.FirstPlusOne == 0)
             {
                 slot.Key = key;
-                slot.HeadPlusOne = head + 1;
+                slot.FirstPlusOne = value + 1;
+                slot.More = -1;
+                return;
+            }
+            if (slot.Key == key)
+            {
+                if (_linkCount == _links.Length)
+                    Array.Resize(ref _links, _links.Length * 2);
+                _links[_linkCount] = new Link(value, slot.More);
+                slot.More = _linkCount++;
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the slot where a lookup of <paramref name="key"/> starts, and nothing depends on it: issued for a few
+    /// keys ahead of their lookups, the cache misses overlap instead of coming one after the other.
+    /// </summary>
+    public ulong Touch(ulong key) => _slots[Home(key)].Key;
+
+    /// <summary>The first value of <paramref name="key"/>, or -1; <paramref name="more"/> is where <see cref="Next"/> goes on.</summary>
+    public int Find(ulong key, out int more)
+    {
+        var mask = _slots.Length - 1;
+        for (var i = Home(key); ; i = (i + 1) & mask)
+        {
+            ref readonly var slot = ref _slots[i];
+            if (slot.FirstPlusOne == 0)
+            {
+                more = -1;
                 return -1;
             }
             if (slot.Key == key)
             {
-                var previous = slot.HeadPlusOne - 1;
-                slot.HeadPlusOne = head + 1;
-                return previous;
+                more = slot.More;
+                return slot.FirstPlusOne - 1;
             }
         }
+    }
+
+    /// <summary>The key's next value after the one <paramref name="more"/> was given with, or -1.</summary>
+    public int Next(ref int more)
+    {
+        if (more < 0)
+            return -1;
+        var link = _links[more];
+        more = link.Next;
+        return link.Value;
     }
 }
