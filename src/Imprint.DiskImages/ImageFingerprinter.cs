@@ -20,6 +20,20 @@ public sealed record FingerprintOptions
 
     /// <summary>Receives the number of file bytes processed so far.</summary>
     public IProgress<long>? Progress { get; init; }
+
+    /// <summary>
+    /// Hash a file on the calling thread alone (streams that cannot seek ignore this). By default an image larger than
+    /// 4 MiB is hashed by a reader thread, a thread per file digest and a thread per core for its content, with about
+    /// 32 MiB of buffers in flight; a caller that fingerprints many files side by side keeps the cores busy already,
+    /// and sets this to spare the threads and the buffers (one 1 MiB buffer instead).
+    /// </summary>
+    public bool OnCallingThread { get; init; }
+
+    /// <summary>
+    /// Images whose file and disk are both at most this many bytes are hashed on the calling thread even without
+    /// <see cref="OnCallingThread"/>. Tests set 0 to make every image take the pipeline.
+    /// </summary>
+    internal long InlineLimit { get; init; } = FingerprintPipeline.DefaultInlineLimit;
 }
 
 /// <summary>The digests of one image file.</summary>

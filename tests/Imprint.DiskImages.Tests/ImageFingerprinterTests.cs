@@ -27,6 +27,91 @@ public sealed class ImageFingerprinterTests(QemuImages images)
         ]);
     }
 
+    [Theory]
+    [MemberData(nameof(QemuImages.Names), MemberType = typeof(QemuImages))]
+    public async Task FingerprintFile_OnCallingThread_MatchesReferenceDigests(string name)
+    {
+        var image = images[name];
+
+        var result = await ImageFingerprinter.FingerprintFileAsync(image.Path, AllDigests with { OnCallingThread = true }, TestContext.Current.CancellationToken);
+
+        result.Error.ShouldBeNull();
+        var fingerprint = result.Fingerprint.ShouldNotBeNull();
+        fingerprint.Format.ShouldBe(image.ExpectedFormat);
+        fingerprint.VirtualSize.ShouldBe(image.VirtualSize);
+        fingerprint.FileSize.ShouldBe(new FileInfo(image.Path).Length);
+        fingerprint.Digests.Select(d => d.ToString()).ShouldBe(
+        [
+            image.FileDigests["md5"], image.FileDigests["sha1"], image.FileDigests["sha256"], image.FileDigests["sha512"], image.DiskSha256,
+        ]);
+    }
+
+    [Theory]
+    [InlineData("raw", 0)]
+    [InlineData("raw", 1)]
+    [InlineData("raw", (3 << 20) + 5)]
+    [InlineData("raw", 4 << 20)]
+    [InlineData("qcow2", (3 << 20) + 512)]
+    [InlineData("vmdk", 2 << 20)]
+    public async Task FingerprintFile_SmallImage_HashedInlineAsThePipelineDoes(string format, int size)
+    {
+        // Images of at most 4 MiB skip the pipeline's threads: the same digests either way, and the reference ones.
+        var raw = Path.Combine(images.Directory, $"small-{Guid.NewGuid():N}.raw");
+        var bytes = new byte[size];
+        new Random(size).NextBytes(bytes);
+        if (size > 3 << 20)
+            bytes.AsSpan(1 << 20, 1 << 20).Clear(); // a whole MiB of zeros: the constant leaf
+        await File.WriteAllBytesAsync(raw, bytes, TestContext.Current.CancellationToken);
+        var path = raw;
+        if (format != "raw")
+        {
+            path = Path.ChangeExtension(raw, format);
+            Tool.Run("qemu-img", "convert", "-f", "raw", "-O", format, raw, path);
+        }
+        var options = new FingerprintOptions { Algorithms = [DigestAlgorithm.Md5, DigestAlgorithm.Sha256, DigestAlgorithm.Sha512, DigestAlgorithm.DiskSha256] };
+
+        var inline = await ImageFingerprinter.FingerprintFileAsync(path, options, TestContext.Current.CancellationToken);
+        var threaded = await ImageFingerprinter.FingerprintFileAsync(path, options with { InlineLimit = 0 }, TestContext.Current.CancellationToken);
+
+        string[] expected = [Tool.FileDigest("md5", path), Tool.FileDigest("sha256", path), Tool.FileDigest("sha512", path), Tool.ReferenceDiskSha256(raw)];
+        inline.Fingerprint.ShouldNotBeNull().Digests.Select(d => d.ToString()).ShouldBe(expected);
+        threaded.Fingerprint.ShouldNotBeNull().Digests.Select(d => d.ToString()).ShouldBe(expected);
+        inline.Fingerprint.ShouldBe(threaded.Fingerprint with { Digests = inline.Fingerprint.Digests });
+    }
+
+    [Fact]
+    public async Task FingerprintFile_OnCallingThreadCancelled_StopsPartWay()
+    {
+        var path = Path.Combine(images.Directory, $"sparse-{Guid.NewGuid():N}.raw");
+        await using (var file = File.Create(path))
+            file.SetLength(256L << 20);
+        using var cancel = new CancellationTokenSource();
+        var progress = new Reported(_ => cancel.Cancel());
+
+        await Should.ThrowAsync<OperationCanceledException>(() =>
+            ImageFingerprinter.FingerprintFileAsync(path, new FingerprintOptions { OnCallingThread = true, Progress = progress }, cancel.Token));
+
+        // Cancelled at the first report (after the first MiB): the next block is not read.
+        progress.Last.ShouldBe(1L << 20);
+    }
+
+    [Fact]
+    public async Task FingerprintFile_RawShrinksWhileReadOnCallingThread_ReturnsError()
+    {
+        var path = Path.Combine(images.Directory, $"shrinking-{Guid.NewGuid():N}.raw");
+        await File.WriteAllBytesAsync(path, new byte[3 << 20], TestContext.Current.CancellationToken);
+        // Truncated after the first MiB is hashed: the read of the second one comes up short.
+        var progress = new Reported(bytes =>
+        {
+            if (bytes == 1 << 20)
+                Patch.Truncate(path, (1 << 20) + 100);
+        });
+
+        var result = await ImageFingerprinter.FingerprintFileAsync(path, new FingerprintOptions { OnCallingThread = true, Progress = progress }, TestContext.Current.CancellationToken);
+
+        result.Error.ShouldBe($"the file changed size while being read ({(1 << 20) + 100} of {3 << 20} bytes)");
+    }
+
     [Fact]
     public void QemuImages_EveryFormat_HasTheSameContentDigest()
     {
@@ -179,5 +264,17 @@ public sealed class ImageFingerprinterTests(QemuImages images)
     public void FingerprintOptions_UnknownFormat_IsRefused()
     {
         Should.Throw<ArgumentException>(() => ImageFingerprinter.FingerprintFileAsync(images["raw-dense"].Path, new FingerprintOptions { Format = "vdi" }, CancellationToken.None));
+    }
+
+    /// <summary>Progress reported synchronously on the hashing thread (<see cref="Progress{T}"/> would post it elsewhere).</summary>
+    private sealed class Reported(Action<long> onReport) : IProgress<long>
+    {
+        public long Last { get; private set; }
+
+        public void Report(long value)
+        {
+            Last = value;
+            onReport(value);
+        }
     }
 }

@@ -12,8 +12,10 @@ namespace Imprint.DiskImages.Tests;
 [Collection(HeavyTests.Name)]
 public sealed class LargeImageTests(QemuImages images)
 {
-    [Fact]
-    public async Task FingerprintFile_LargeSparseQcow2_HashesOnlyAllocatedData()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task FingerprintFile_LargeSparseQcow2_HashesOnlyAllocatedData(bool onCallingThread)
     {
         // 1 TiB of virtual disk with 2 MiB of data: the zero leaves are constants, so this is quick.
         var path = Path.Combine(images.Directory, $"sparse-{Guid.NewGuid():N}.qcow2");
@@ -21,7 +23,8 @@ public sealed class LargeImageTests(QemuImages images)
         Tool.Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x42 700G 2M", path);
         var stopwatch = Stopwatch.StartNew();
 
-        var result = await ImageFingerprinter.FingerprintFileAsync(path, new FingerprintOptions { Algorithms = [DigestAlgorithm.DiskSha256] }, TestContext.Current.CancellationToken);
+        var result = await ImageFingerprinter.FingerprintFileAsync(path, new FingerprintOptions { Algorithms = [DigestAlgorithm.DiskSha256], OnCallingThread = onCallingThread },
+            TestContext.Current.CancellationToken);
 
         stopwatch.Stop();
         result.Fingerprint.ShouldNotBeNull().Digests.Single().ToString().ShouldBe(ExpectedSparse(1L << 40, 700L << 30, 2 << 20, 0x42));

@@ -48,19 +48,31 @@ public sealed class MutationFuzzTests(QemuImages images)
             foreach (var m in candidate.Mutations)
                 m.Apply(bytes, hot[candidate.Base]);
             File.WriteAllBytes(scratch, bytes);
+            var options = new FingerprintOptions { Algorithms = [DigestAlgorithm.Md5, DigestAlgorithm.DiskSha256] };
+            var threaded = Fingerprint(options);
+            // On the calling thread (as the folder connector hashes small files): the same outcome, within the same bounds.
+            var onCallingThread = Fingerprint(options with { OnCallingThread = true });
+            ran++;
+            var outcome = threaded.Error is { } error ? Classify(error) : "ok";
+            outcomes.AddOrUpdate($"{candidate.Base}: {outcome}", 1, (_, c) => c + 1);
+            if ((threaded.Fingerprint is null) != (onCallingThread.Fingerprint is null))
+                throw new InvalidOperationException($"through the pipeline: {threaded.Error ?? "ok"}; on the calling thread: {onCallingThread.Error ?? "ok"}");
+            if (threaded.Fingerprint is { } fingerprint && !fingerprint.Digests.SequenceEqual(onCallingThread.Fingerprint!.Digests))
+                throw new InvalidOperationException("the digests differ through the pipeline and on the calling thread");
+            return true;
+        });
+
+        FingerprintResult Fingerprint(FingerprintOptions options)
+        {
             var allocatedBefore = GC.GetTotalAllocatedBytes();
             var stopwatch = Stopwatch.StartNew();
             // Task.Run: no synchronization context to block on.
-            var result = Task.Run(() => ImageFingerprinter.FingerprintFileAsync(scratch, new FingerprintOptions { Algorithms = [DigestAlgorithm.Md5, DigestAlgorithm.DiskSha256] }, CancellationToken.None))
-                .GetAwaiter().GetResult();
+            var result = Task.Run(() => ImageFingerprinter.FingerprintFileAsync(scratch, options, CancellationToken.None)).GetAwaiter().GetResult();
             stopwatch.Stop();
             // Allocation during the call bounds its peak memory from above (the pools are preallocated per call).
             var allocated = GC.GetTotalAllocatedBytes() - allocatedBefore;
-            ran++;
             if (stopwatch.Elapsed > slowest)
                 slowest = stopwatch.Elapsed;
-            var outcome = result.Error is { } error ? Classify(error) : "ok";
-            outcomes.AddOrUpdate($"{candidate.Base}: {outcome}", 1, (_, c) => c + 1);
             if ((result.Fingerprint is null) == (result.Error is null))
                 throw new InvalidOperationException("exactly one of fingerprint and error must be set");
             if (result.Error is { } message && (message.Length == 0 || message.Any(char.IsControl)))
@@ -69,8 +81,8 @@ public sealed class MutationFuzzTests(QemuImages images)
                 throw new InvalidOperationException($"took {stopwatch.Elapsed}");
             if (allocated > 128L << 20)
                 throw new InvalidOperationException($"allocated {allocated >> 20} MiB");
-            return true;
-        });
+            return result;
+        }
 
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(iterations).WithEndSize(20), property);
 

@@ -19,8 +19,9 @@ internal sealed class ContentHasher : IDisposable
     private static readonly byte[] ZeroLeaves = MakeZeroLeaves(1024);
 
     private readonly IncrementalHash _root = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    private readonly byte[] _ring = new byte[Window * 32];
-    private readonly bool[] _ready = new bool[Window];
+    private readonly int _window;
+    private readonly byte[] _ring;
+    private readonly bool[] _ready;
     private readonly object _gate = new();
     private readonly LeafSpool? _spool;
     private long _folded;
@@ -34,6 +35,11 @@ internal sealed class ContentHasher : IDisposable
             AppendPrefix(_root, size);
         else
             _spool = new LeafSpool();
+        // A small disk needs no more slots than it has blocks: a full window is 128 KiB, on the large-object heap,
+        // which a folder of many small images would allocate once per image.
+        _window = virtualSize is { } known ? (int)Math.Clamp((known + BlockSize - 1) / BlockSize, 1, Window) : Window;
+        _ring = new byte[_window * 32];
+        _ready = new bool[_window];
     }
 
     private static byte[] MakeZeroLeaves(int count)
@@ -69,17 +75,17 @@ internal sealed class ContentHasher : IDisposable
     {
         lock (_gate)
         {
-            while (index >= _folded + Window && !_cancelled)
+            while (index >= _folded + _window && !_cancelled)
                 Monitor.Wait(_gate);
             if (_cancelled)
                 return;
-            var slot = (int)(index % Window);
+            var slot = (int)(index % _window);
             leaf.CopyTo(_ring.AsSpan(slot * 32, 32));
             _ready[slot] = true;
             var advanced = false;
-            while (_ready[(int)(_folded % Window)])
+            while (_ready[(int)(_folded % _window)])
             {
-                var next = (int)(_folded % Window);
+                var next = (int)(_folded % _window);
                 var folded = _ring.AsSpan(next * 32, 32);
                 if (_spool is null)
                     _root.AppendData(folded);
@@ -118,9 +124,9 @@ internal sealed class ContentHasher : IDisposable
                 remaining -= batch;
             }
             _folded += count;
-            while (_ready[(int)(_folded % Window)])
+            while (_ready[(int)(_folded % _window)])
             {
-                var next = (int)(_folded % Window);
+                var next = (int)(_folded % _window);
                 var folded = _ring.AsSpan(next * 32, 32);
                 if (_spool is null)
                     _root.AppendData(folded);

@@ -88,8 +88,16 @@ internal sealed class FileDigester : IDisposable
 
     public int Count => _lanes.Count;
 
-    public IEnumerable<Task> Start(CancellationToken cancellationToken) =>
-        _lanes.Select(lane => Task.Factory.StartNew(() => lane.Run(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+    public IReadOnlyList<Task> Start(CancellationToken cancellationToken)
+    {
+        var tasks = new List<Task>(_lanes.Count);
+        foreach (var lane in _lanes)
+        {
+            lane.Open();
+            tasks.Add(Task.Factory.StartNew(() => lane.Run(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+        }
+        return tasks;
+    }
 
     /// <summary>Queues a chunk to every algorithm; the caller has retained it once per algorithm.</summary>
     public void Post(Chunk chunk)
@@ -98,37 +106,83 @@ internal sealed class FileDigester : IDisposable
             lane.Queue.Add(chunk);
     }
 
+    /// <summary>Hashes bytes on the calling thread, for a run that starts no lanes.</summary>
+    public void Append(ReadOnlySpan<byte> data)
+    {
+        foreach (var lane in _lanes)
+            lane.Hash.AppendData(data);
+    }
+
+    /// <summary>
+    /// Hashes a whole file, held in <paramref name="file"/>, on the calling thread in one call per algorithm. Returns
+    /// whether sha256 was one of them, and if so writes it to <paramref name="sha256"/>.
+    /// </summary>
+    public bool HashWhole(ReadOnlySpan<byte> file, Span<byte> sha256)
+    {
+        var found = false;
+        foreach (var lane in _lanes)
+        {
+            lane.Whole = lane.Algorithm switch
+            {
+                DigestAlgorithm.Md5 => MD5.HashData(file),
+                DigestAlgorithm.Sha1 => SHA1.HashData(file),
+                DigestAlgorithm.Sha256 => SHA256.HashData(file),
+                DigestAlgorithm.Sha512 => SHA512.HashData(file),
+                _ => throw new InvalidOperationException($"{lane.Algorithm} is not a file digest"),
+            };
+            if (lane.Algorithm == DigestAlgorithm.Sha256)
+            {
+                lane.Whole.CopyTo(sha256);
+                found = true;
+            }
+        }
+        return found;
+    }
+
     public void Complete()
     {
         foreach (var lane in _lanes)
-            lane.Queue.CompleteAdding();
+            lane.Complete();
     }
 
-    public byte[] Result(DigestAlgorithm algorithm) => _lanes.First(l => l.Algorithm == algorithm).Hash.GetHashAndReset();
+    public byte[] Result(DigestAlgorithm algorithm)
+    {
+        var lane = _lanes.First(l => l.Algorithm == algorithm);
+        return lane.Whole ?? lane.Hash.GetHashAndReset();
+    }
 
     public void Dispose()
     {
         foreach (var lane in _lanes)
-        {
-            lane.Hash.Dispose();
-            lane.Queue.Dispose();
-        }
+            lane.Dispose();
     }
 
-    private sealed class Lane(DigestAlgorithm algorithm)
+    /// <summary>One algorithm. Its hash state is made on first use and its queue when its thread starts: a file hashed whole needs neither.</summary>
+    private sealed class Lane(DigestAlgorithm algorithm) : IDisposable
     {
+        private IncrementalHash? _hash;
+        private BlockingCollection<Chunk>? _queue;
+
         public DigestAlgorithm Algorithm { get; } = algorithm;
 
-        public IncrementalHash Hash { get; } = IncrementalHash.CreateHash(algorithm switch
+        public IncrementalHash Hash => _hash ??= IncrementalHash.CreateHash(Algorithm switch
         {
             DigestAlgorithm.Md5 => HashAlgorithmName.MD5,
             DigestAlgorithm.Sha1 => HashAlgorithmName.SHA1,
             DigestAlgorithm.Sha256 => HashAlgorithmName.SHA256,
             DigestAlgorithm.Sha512 => HashAlgorithmName.SHA512,
-            _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, null),
+            _ => throw new ArgumentOutOfRangeException(nameof(algorithm), Algorithm, null),
         });
 
-        public BlockingCollection<Chunk> Queue { get; } = [];
+        public BlockingCollection<Chunk> Queue => _queue ?? throw new InvalidOperationException("the lane was not started");
+
+        /// <summary>Makes the queue, before the lane's thread starts.</summary>
+        public void Open() => _queue = [];
+
+        public void Complete() => _queue?.CompleteAdding();
+
+        /// <summary>The digest of a file hashed whole, or null.</summary>
+        public byte[]? Whole { get; set; }
 
         public void Run(CancellationToken cancellationToken)
         {
@@ -143,6 +197,12 @@ internal sealed class FileDigester : IDisposable
                     chunk.Release();
                 }
             }
+        }
+
+        public void Dispose()
+        {
+            _hash?.Dispose();
+            _queue?.Dispose();
         }
     }
 }

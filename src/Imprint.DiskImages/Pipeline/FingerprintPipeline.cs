@@ -11,16 +11,25 @@ namespace Imprint.DiskImages.Pipeline;
 /// <summary>
 /// One run of the fingerprinting pipeline: a sequential reader feeds the file digests, and one worker per core
 /// reads guest blocks through the format's reader and hashes them into the content digest. Both sides run at
-/// once, so the file is read while it is still in the page cache.
+/// once, so the file is read while it is still in the page cache. A small image, or a file whose caller asks for
+/// it, is hashed the same way on the calling thread, without starting any.
 /// </summary>
 internal sealed class FingerprintPipeline : IDisposable
 {
+    /// <summary>
+    /// Up to this size (file and disk) an image is hashed on the calling thread. Starting the pipeline's threads and
+    /// handing chunks between them costs about 1.7 ms of CPU per image (10,000 raw files of 64 KiB: 17 s of CPU through
+    /// the pipeline, 2.6 s inline), as much as hashing half a MiB four ways; up to 4 MiB (13 ms on one core) the threads
+    /// would save one image a few ms at most.
+    /// </summary>
+    public const long DefaultInlineLimit = 4 << 20;
+
     private const int ChunksInFlight = 16;
 
     private readonly FingerprintOptions _options;
     private readonly IReadOnlyList<DigestAlgorithm> _algorithms;
     private readonly FileDigester _fileDigester;
-    private readonly ChunkPool _pool = new(ChunksInFlight);
+    private ChunkPool? _pool;
     private CancellationTokenSource _stop = new();
     private CancellationToken _callerToken;
     private ContentHasher? _content;
@@ -44,6 +53,9 @@ internal sealed class FingerprintPipeline : IDisposable
         return _stop.Token;
     }
 
+    // Made on first use: 16 chunks of 2 MiB that an image hashed inline never needs.
+    private ChunkPool Pool => _pool ??= new ChunkPool(ChunksInFlight);
+
     private bool WantsContent => _algorithms.Contains(DigestAlgorithm.DiskSha256);
 
     private static int Workers => Math.Max(1, Environment.ProcessorCount);
@@ -63,6 +75,9 @@ internal sealed class FingerprintPipeline : IDisposable
             return new FingerprintResult(null, e.Message);
         }
 
+        if (_options.OnCallingThread || (length <= _options.InlineLimit && image.VirtualSize <= _options.InlineLimit))
+            return RunInline(handle, image, length, cancellationToken);
+
         if (image.Format == "raw" && _fileDigester.Count > 0)
         {
             // Both sides need every byte: read once and share the chunks, instead of reading twice.
@@ -78,7 +93,7 @@ internal sealed class FingerprintPipeline : IDisposable
                     position += read;
                 }
             }
-            var first = await _pool.RentAsync(stop);
+            var first = await Pool.RentAsync(stop);
             await ReadNext(first, stop);
             return await RunRawSharedAsync(ReadNext, first, length, _fileDigester.Start(stop).Select(Guard).ToList(), stop);
         }
@@ -95,11 +110,83 @@ internal sealed class FingerprintPipeline : IDisposable
         return Finish(image.Format, image.VirtualSize, length);
     }
 
+    /// <summary>
+    /// An image hashed on the calling thread, the way the threaded paths do it: raw bytes read once for the file digests
+    /// and the leaves; other formats read once for the file digests, then block by block through the reader.
+    /// </summary>
+    private FingerprintResult RunInline(SafeFileHandle handle, DiskImage image, long length, CancellationToken cancellationToken)
+    {
+        var shared = image.Format == "raw" && _fileDigester.Count > 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(ContentHasher.BlockSize);
+        long total = 0;
+        try
+        {
+            if (_fileDigester.Count > 0)
+            {
+                if (shared && WantsContent)
+                    _content = new ContentHasher(length);
+                Span<byte> leaf = stackalloc byte[32];
+                while (total < length)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var wanted = (int)Math.Min(ContentHasher.BlockSize, length - total);
+                    var block = buffer.AsSpan(0, wanted);
+                    var got = 0;
+                    while (got < wanted)
+                    {
+                        var read = RandomAccess.Read(handle, block[got..], total + got);
+                        if (read == 0)
+                            break;
+                        got += read;
+                    }
+                    if (got < wanted)
+                    {
+                        // The same messages as the threaded paths give.
+                        throw new InvalidImageException(shared
+                            ? $"the file changed size while being read ({total + got} of {length} bytes)"
+                            : $"the file shrank while being read (at {total + got} of {length} bytes)");
+                    }
+                    if (wanted == length)
+                    {
+                        // The whole file in one block: one call per algorithm, and the leaf of a raw disk of one
+                        // block is the file's sha256, which need not be computed twice.
+                        if (!_fileDigester.HashWhole(block, leaf) && _content is not null)
+                            ContentHasher.Leaf(block, leaf);
+                    }
+                    else
+                    {
+                        _fileDigester.Append(block);
+                        if (_content is not null)
+                            ContentHasher.Leaf(block, leaf);
+                    }
+                    _content?.Add(total / ContentHasher.BlockSize, leaf);
+                    total += wanted;
+                    Report(total);
+                }
+            }
+            if (WantsContent && !shared)
+            {
+                _content = new ContentHasher(image.VirtualSize);
+                HashImageBlocks(image, (image.VirtualSize + ContentHasher.BlockSize - 1) / ContentHasher.BlockSize,
+                    reportProgress: _fileDigester.Count == 0, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _failure = ExceptionDispatchInfo.Capture(e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return Finish(image.Format, image.VirtualSize, length);
+    }
+
     /// <summary>Fingerprints a stream that cannot seek: raw streams through; other formats are spooled to a temporary file first.</summary>
     public async Task<FingerprintResult> RunStreamAsync(Stream stream, CancellationToken cancellationToken)
     {
         var stop = Begin(cancellationToken);
-        var first = await _pool.RentAsync(stop);
+        var first = await Pool.RentAsync(stop);
         await FillAsync(stream, first, stop);
         var format = _options.Format ?? ImageOpener.DetectByMagic(first.Data) ?? "raw";
         var laneTasks = _fileDigester.Start(stop).Select(Guard).ToList();
@@ -146,7 +233,7 @@ internal sealed class FingerprintPipeline : IDisposable
                     Report(total);
                     if (length < ChunkPool.ChunkSize)
                         break;
-                    chunk = await _pool.RentAsync(cancellationToken);
+                    chunk = await Pool.RentAsync(cancellationToken);
                     await fill(chunk, cancellationToken);
                 }
             }
@@ -201,7 +288,7 @@ internal sealed class FingerprintPipeline : IDisposable
                     Report(total);
                     if (length < ChunkPool.ChunkSize)
                         break;
-                    chunk = await _pool.RentAsync(cancellationToken);
+                    chunk = await Pool.RentAsync(cancellationToken);
                     await FillAsync(stream, chunk, cancellationToken);
                 }
             }
@@ -236,7 +323,7 @@ internal sealed class FingerprintPipeline : IDisposable
             long offset = 0;
             while (offset < length)
             {
-                var chunk = await _pool.RentAsync(cancellationToken);
+                var chunk = await Pool.RentAsync(cancellationToken);
                 var wanted = (int)Math.Min(ChunkPool.ChunkSize, length - offset);
                 while (chunk.Length < wanted)
                 {
@@ -420,7 +507,7 @@ internal sealed class FingerprintPipeline : IDisposable
     {
         _fileDigester.Dispose();
         _content?.Dispose();
-        _pool.Dispose();
+        _pool?.Dispose();
         _stop.Dispose();
     }
 }
