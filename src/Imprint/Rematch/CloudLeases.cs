@@ -127,9 +127,9 @@ internal sealed class CloudLeases(IDbContextFactory<ImprintDb> dbFactory, TimePr
         {
             return true; // No such process.
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
-            return true; // It exited while we looked.
+            return true; // It exited while we looked (its /proc entry went away).
         }
     }
 }

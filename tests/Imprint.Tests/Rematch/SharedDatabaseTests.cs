@@ -85,8 +85,9 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         var folder = TestImages.NewFolder();
         TestImages.Write(folder, "a.raw", seed: 1);
         var cloud = await one.CreateFolderCloudAsync(folder);
-        using var dead = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        using var dead = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
         var started = dead.StartTime.ToUniversalTime().Ticks;
+        dead.Kill();
         await dead.WaitForExitAsync(ct);
         await using (var db = await _first.App.Services.GetRequiredService<IDbContextFactory<ImprintDb>>().CreateDbContextAsync(ct))
         {
