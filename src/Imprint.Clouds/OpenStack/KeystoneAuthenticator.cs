@@ -80,8 +80,10 @@ internal sealed class KeystoneAuthenticator(IHttpClientFactory httpFactory, IOpt
         };
         request.Headers.Accept.ParseAdd("application/json");
         // One token an hour: a fresh connection costs nothing, and a pooled one that a single-threaded Keystone
-        // (keystone-wsgi-public) already closed would fail this request, which is not retried (a POST).
+        // (keystone-wsgi-public) already closed would fail this request.
         request.Headers.ConnectionClose = true;
+        // Asking twice for a token only makes two tokens: a dropped connection or a 5xx is retried like a GET.
+        OpenStackHttp.MarkRepeatable(request);
         using var response = await OpenStackHttp.SendAsync(http, request, HttpCompletionOption.ResponseContentRead, Peer, options.Value.RequestTimeout, cancellationToken);
         if (!response.IsSuccessStatusCode)
             throw await OpenStackHttp.DescribeAsync(response, Peer, cancellationToken);

@@ -13,6 +13,16 @@ internal static class OpenStackHttp
     /// <summary>The HttpClient for image bytes: no per-request timeout (a file may take an hour), no retries (an upload is not safe to repeat).</summary>
     public const string TransferClient = "Imprint.OpenStack.Transfer";
 
+    private static readonly HttpRequestOptionsKey<bool> Repeatable = new("Imprint.OpenStack.Repeatable");
+
+    /// <summary>Marks a request that is not a GET as safe to send again when it fails (e.g. asking for a token).</summary>
+    public static void MarkRepeatable(HttpRequestMessage request) => request.Options.Set(Repeatable, true);
+
+    /// <summary>True for the requests the API client retries: safe methods, and those marked repeatable.</summary>
+    public static bool IsRepeatable(HttpRequestMessage request) =>
+        request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Options
+        || (request.Options.TryGetValue(Repeatable, out var repeatable) && repeatable);
+
     /// <summary>Sends a request, converting a transport failure into an <see cref="OpenStackFault"/>.</summary>
     public static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpRequestMessage request, HttpCompletionOption completion,
         string peer, TimeSpan requestTimeout, CancellationToken cancellationToken)

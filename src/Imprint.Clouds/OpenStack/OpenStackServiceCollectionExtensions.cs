@@ -35,8 +35,10 @@ public static class OpenStackServiceCollectionExtensions
                     UseJitter = true,
                     ShouldRetryAfterHeader = true,
                 };
-                // Creating an image or uploading bytes twice is not harmless: only safe methods are repeated.
-                retry.DisableForUnsafeHttpMethods();
+                // Creating an image or uploading bytes twice is not harmless: only safe methods are repeated, and the
+                // requests marked repeatable (asking Keystone for a token).
+                var handles = retry.ShouldHandle;
+                retry.ShouldHandle = async args => args.Context.GetRequestMessage() is { } request && OpenStackHttp.IsRepeatable(request) && await handles(args);
                 if (o.Retries > 0)
                     pipeline.AddRetry(retry);
                 pipeline.AddTimeout(o.RequestTimeout);

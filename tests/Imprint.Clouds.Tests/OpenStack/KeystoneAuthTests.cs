@@ -106,6 +106,31 @@ public sealed class KeystoneAuthTests
     }
 
     [Fact]
+    public async Task Sync_KeystoneDropsTheFirstTokenRequest_AskedAgain()
+    {
+        var tokenRequests = 0;
+        GarbageServer? server = null;
+        server = new GarbageServer((target, _) =>
+        {
+            if (!target.EndsWith("/auth/tokens", StringComparison.Ordinal))
+                return GarbageServer.Json(200, """{"images": []}""");
+            if (Interlocked.Increment(ref tokenRequests) == 1)
+                return ""; // The connection is closed without an answer.
+            var body = $$$"""{"token": {"expires_at": "2999-01-01T00:00:00.000000Z", "catalog": [{"type": "image", "endpoints": [{"interface": "public", "region_id": "RegionOne", "url": "{{{server!.Url}}}"}]}]}}""";
+            return GarbageServer.Json(201, body).Replace("Content-Type", "X-Subject-Token: tok-1\r\nContent-Type", StringComparison.Ordinal);
+        });
+        await using var _server = server;
+        var (connector, _, keystone, services) = Peers.Connector(o => o.RetryDelay = TimeSpan.FromMilliseconds(10));
+        await using var _ = services;
+
+        var result = await connector.SyncAsync(new CloudEndpoint("cld-drop", "x", server.Url + "/v3", "RegionOne", Demo, null), [], Ct);
+
+        result.Success.ShouldBeTrue(result.Error);
+        tokenRequests.ShouldBe(2);
+        keystone.TokensIssued.ShouldBe(1);
+    }
+
+    [Fact]
     public async Task Sync_WrongPassword_FailsWithoutTheSecret()
     {
         var (connector, _, _, services) = Peers.Connector();
