@@ -1,6 +1,4 @@
-using Imprint.Storage;
 using Imprint.Tests.Infrastructure;
-using Npgsql;
 
 namespace Imprint.Tests.Hosting;
 
@@ -12,8 +10,8 @@ public sealed class FirstStartTests
     {
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var database = await CreateEmptyDatabaseAsync();
-            var servers = new[] { new OnDatabase(database.Location), new OnDatabase(database.Location) };
+            var (database, name) = await PostgresImprintServer.CreateEmptyDatabaseAsync();
+            var servers = new[] { new SharedDatabaseServer(database), new SharedDatabaseServer(database) };
             try
             {
                 await Task.WhenAll(servers.Select(s => s.InitializeAsync().AsTask()));
@@ -30,33 +28,8 @@ public sealed class FirstStartTests
             {
                 foreach (var server in servers)
                     await server.DisposeAsync();
-                await database.DropAsync();
+                await PostgresImprintServer.DropDatabaseAsync(name);
             }
         }
-    }
-
-    private static async Task<(DatabaseLocation Location, Func<Task> DropAsync)> CreateEmptyDatabaseAsync()
-    {
-        var admin = PostgresImprintServer.AdminConnectionString();
-        var name = "imprint_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-        return (new DatabaseLocation(DatabaseLocation.Postgres, new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString), async () =>
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var connection = new NpgsqlConnection(admin);
-            await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
-        });
-    }
-
-    private sealed class OnDatabase(DatabaseLocation database) : ImprintServer
-    {
-        protected override Task<DatabaseLocation?> CreateDatabaseAsync() => Task.FromResult<DatabaseLocation?>(database);
     }
 }

@@ -25,28 +25,44 @@ public sealed class PostgresImprintServer : ImprintServer
 
     protected override async Task<DatabaseLocation?> CreateDatabaseAsync()
     {
-        var admin = AdminConnectionString();
-        _database = "imprint_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-        var builder = new NpgsqlConnectionStringBuilder(admin) { Database = _database };
-        Database = new DatabaseLocation(DatabaseLocation.Postgres, builder.ConnectionString);
+        (Database, _database) = await CreateEmptyDatabaseAsync();
         return Database;
     }
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        if (_database is null)
-            return;
+        if (_database is not null)
+            await DropDatabaseAsync(_database);
+    }
+
+    /// <summary>A new, empty database of its own on the CI PostgreSQL, and its name.</summary>
+    public static async Task<(DatabaseLocation Location, string Name)> CreateEmptyDatabaseAsync()
+    {
+        var admin = AdminConnectionString();
+        var name = "imprint_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        var builder = new NpgsqlConnectionStringBuilder(admin) { Database = name };
+        return (new DatabaseLocation(DatabaseLocation.Postgres, builder.ConnectionString), name);
+    }
+
+    public static async Task DropDatabaseAsync(string name)
+    {
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(AdminConnectionString());
         await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection);
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", connection);
         await drop.ExecuteNonQueryAsync();
     }
+}
+
+/// <summary>`imprint serve` on a database another server (or the test) made: several servers sharing one database.</summary>
+public sealed class SharedDatabaseServer(DatabaseLocation database) : ImprintServer
+{
+    protected override Task<DatabaseLocation?> CreateDatabaseAsync() => Task.FromResult<DatabaseLocation?>(database);
 }

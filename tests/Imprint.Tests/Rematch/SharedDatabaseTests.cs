@@ -107,10 +107,4 @@ public sealed class SharedDatabaseTests : IAsyncLifetime
         await using var db = await _first.App.Services.GetRequiredService<IDbContextFactory<ImprintDb>>().CreateDbContextAsync(TestContext.Current.CancellationToken);
         return await db.Clouds.Where(c => c.Id == cloud).Select(c => c.AccountId).SingleAsync(TestContext.Current.CancellationToken);
     }
-
-    /// <summary>A second server on the first one's database, with its own data dir.</summary>
-    private sealed class SharedDatabaseServer(DatabaseLocation database) : ImprintServer
-    {
-        protected override Task<DatabaseLocation?> CreateDatabaseAsync() => Task.FromResult<DatabaseLocation?>(database);
-    }
 }
