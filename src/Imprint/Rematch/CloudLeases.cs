@@ -37,7 +37,7 @@ internal sealed class CloudLeases(IDbContextFactory<ImprintDb> dbFactory, TimePr
                 var holder = await db.Clouds.Where(c => c.Id == cloudId).Select(c => new { c.RematchLeaseOwner }).SingleOrDefaultAsync(cancellationToken);
                 if (holder is null)
                     return null;
-                if (holder.RematchLeaseOwner is { } owner && IsDeadLocalProcess(owner) && await TakeOverAsync(db, cloudId, owner, cancellationToken))
+                if (holder.RematchLeaseOwner is { } owner && IsDeadLocalProcess(owner) && await TryTakeAsync(db, cloudId, cancellationToken, from: owner))
                 {
                     Log.RematchLeaseTakenOver(logger, cloudId, owner);
                     return new CloudLease(this, cloudId);
@@ -86,19 +86,18 @@ internal sealed class CloudLeases(IDbContextFactory<ImprintDb> dbFactory, TimePr
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.RematchLeaseOwner, (string?)null).SetProperty(c => c.RematchLeaseUntil, (DateTimeOffset?)null));
     }
 
-    private async Task<bool> TryTakeAsync(ImprintDb db, string cloudId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the lease when it is free, run out or already ours; or, given <paramref name="from"/>, only from that
+    /// holder (one found dead). One conditional UPDATE: of two processes trying at once, one gets the row.
+    /// </summary>
+    private async Task<bool> TryTakeAsync(ImprintDb db, string cloudId, CancellationToken cancellationToken, string? from = null)
     {
         var now = time.GetUtcNow();
         var until = now + Duration;
         return await db.Clouds
-            .Where(c => c.Id == cloudId && (c.RematchLeaseOwner == null || c.RematchLeaseUntil == null || c.RematchLeaseUntil < now || c.RematchLeaseOwner == Owner))
-            .ExecuteUpdateAsync(s => s.SetProperty(c => c.RematchLeaseOwner, Owner).SetProperty(c => c.RematchLeaseUntil, until), cancellationToken) == 1;
-    }
-
-    private async Task<bool> TakeOverAsync(ImprintDb db, string cloudId, string deadOwner, CancellationToken cancellationToken)
-    {
-        var until = time.GetUtcNow() + Duration;
-        return await db.Clouds.Where(c => c.Id == cloudId && c.RematchLeaseOwner == deadOwner)
+            .Where(c => c.Id == cloudId && (from != null
+                ? c.RematchLeaseOwner == from
+                : c.RematchLeaseOwner == null || c.RematchLeaseUntil == null || c.RematchLeaseUntil < now || c.RematchLeaseOwner == Owner))
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.RematchLeaseOwner, Owner).SetProperty(c => c.RematchLeaseUntil, until), cancellationToken) == 1;
     }
 
