@@ -37,6 +37,28 @@ wait_ready() {  # url pid name
   done
 }
 
+# Runs the Python script on stdin as Keystone's admin, with K (the v3 URL, first argument), call(method, path, body, tok),
+# tok (an admin token) and sys.argv defined.
+keystone_admin() {  # v3-url [args...] < script
+  local prelude
+  prelude=$(cat <<'EOF'
+import json, sys, urllib.request
+K = sys.argv[1]
+def call(method, path, body=None, tok=None):
+    req = urllib.request.Request(K + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json", **({"X-Auth-Token": tok} if tok else {})})
+    with urllib.request.urlopen(req) as r:
+        return r.headers, json.loads(r.read() or b"null")
+h, _ = call("POST", "/auth/tokens", {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+    "name": "admin", "domain": {"id": "default"}, "password": "adminpw"}}},
+    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+tok = h["X-Subject-Token"]
+EOF
+)
+  "$PY" -c "$prelude
+exec(sys.stdin.read())" "$@"
+}
+
 start_keystone() {  # port dir -> KEYSTONE_URL, KEYSTONE_PID
   local port=$1 dir=$2 url="http://127.0.0.1:$1"
   rm -rf "$dir"; mkdir -p "$dir"/{fernet-keys,credential-keys}
@@ -72,18 +94,7 @@ EOF
   KEYSTONE_PID=$(cat "$dir/keystone.pid")
   wait_ready "$url/v3" "$KEYSTONE_PID" keystone
   # a demo project and user with role member (admin/adminpw comes from bootstrap)
-  "$PY" - "$url/v3" <<'EOF'
-import json, sys, urllib.request
-K = sys.argv[1]
-def call(method, path, body=None, tok=None):
-    req = urllib.request.Request(K + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json", **({"X-Auth-Token": tok} if tok else {})})
-    with urllib.request.urlopen(req) as r:
-        return r.headers, json.loads(r.read() or b"null")
-h, _ = call("POST", "/auth/tokens", {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "admin", "domain": {"id": "default"}, "password": "adminpw"}}},
-    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
-tok = h["X-Subject-Token"]
+  keystone_admin "$url/v3" <<'EOF'
 p = call("POST", "/projects", {"project": {"name": "demo", "domain_id": "default"}}, tok)[1]["project"]["id"]
 u = call("POST", "/users", {"user": {"name": "demo", "domain_id": "default", "password": "demopw", "default_project_id": p}}, tok)[1]["user"]["id"]
 r = call("GET", "/roles?name=member", tok=tok)[1]["roles"][0]["id"]
@@ -183,18 +194,8 @@ EOF
   wait_ready "$url/healthcheck" "$GLANCE_PID" glance-api || { tail -20 "$dir/glance-api.log" >&2; return 1; }
   if [ "$flavor" = keystone ]; then
     # the image service and its endpoints in the Keystone catalog
-    "$PY" - "$KEYSTONE_URL" "$url" <<'EOF'
-import json, sys, urllib.request
-K, url = sys.argv[1].rstrip("/"), sys.argv[2]
-def call(method, path, body=None, tok=None):
-    req = urllib.request.Request(K + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json", **({"X-Auth-Token": tok} if tok else {})})
-    with urllib.request.urlopen(req) as r:
-        return r.headers, json.loads(r.read() or b"null")
-h, _ = call("POST", "/auth/tokens", {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "admin", "domain": {"id": "default"}, "password": "adminpw"}}},
-    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
-tok = h["X-Subject-Token"]
+    keystone_admin "${KEYSTONE_URL%/}" "$url" <<'EOF'
+url = sys.argv[2]
 svcs = call("GET", "/services?type=image", tok=tok)[1]["services"]
 sid = svcs[0]["id"] if svcs else call("POST", "/services", {"service": {"type": "image", "name": "glance"}}, tok)[1]["service"]["id"]
 for i in ("public", "internal", "admin"):
