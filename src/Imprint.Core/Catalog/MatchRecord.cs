@@ -15,5 +15,6 @@ public sealed class MatchRecord
     public string? Reason { get; set; }
     /// <summary>The matcher behind the result, or null for a hand-written setting.</summary>
     public string? MatcherId { get; set; }
-    public DateTimeOffset CheckedAt { get; set; }
+    /// <summary>When the result last changed (a recompute that finds the same result does not rewrite the record).</summary>
+    public DateTimeOffset ChangedAt { get; set; }
 }

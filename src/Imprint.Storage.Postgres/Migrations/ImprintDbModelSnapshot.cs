@@ -278,7 +278,7 @@ namespace Imprint.Storage.Postgres.Migrations
                         .IsRequired()
                         .HasColumnType("text");
 
-                    b.Property<long>("CheckedAt")
+                    b.Property<long>("ChangedAt")
                         .HasColumnType("bigint");
 
                     b.Property<string>("ImageName")

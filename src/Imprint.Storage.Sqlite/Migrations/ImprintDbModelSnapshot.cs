@@ -269,7 +269,7 @@ namespace Imprint.Storage.Sqlite.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
-                    b.Property<long>("CheckedAt")
+                    b.Property<long>("ChangedAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("ImageName")

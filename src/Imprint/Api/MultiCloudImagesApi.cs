@@ -508,5 +508,5 @@ internal static class ImageMaps
     /// (a rematch that finds what the last one found does not rewrite the record).
     /// </summary>
     private static DateTimeOffset LastChecked(MatchRecord record, Cloud cloud) =>
-        cloud.LastSyncAttemptAt is { } attempt && attempt > record.CheckedAt ? attempt : record.CheckedAt;
+        cloud.LastSyncAttemptAt is { } attempt && attempt > record.ChangedAt ? attempt : record.ChangedAt;
 }

@@ -283,7 +283,7 @@ internal sealed class RematchService(
             record.Rule = result.Rule;
             record.Reason = result.Reason;
             record.MatcherId = result.MatcherId;
-            record.CheckedAt = now;
+            record.ChangedAt = now;
         }
         foreach (var gone in records.Values)
         {

@@ -140,23 +140,23 @@ public abstract class EndToEndScenarios(ImprintServer server)
         var mci = await api.CreateMciAsync();
         await api.AddMatcherAsync(mci, TestImages.FileDigests(image));
         await api.RematchAsync(cloud);
-        var written = await StoredCheckAsync(mci, cloud);
+        var written = await StoredChangeAsync(mci, cloud);
         var shown = DateTimeOffset.Parse((await api.MapEntryAsync(mci, cloud))["lastCheckedAt"]!.ToString(), CultureInfo.InvariantCulture);
         await Task.Delay(20, TestContext.Current.CancellationToken);
 
         var again = await api.RematchAsync(cloud);
 
         again.Body["matches"]!["changed"]!.AsArray().ShouldBeEmpty();
-        (await StoredCheckAsync(mci, cloud)).ShouldBe(written);
+        (await StoredChangeAsync(mci, cloud)).ShouldBe(written);
         var entry = await api.MapEntryAsync(mci, cloud);
         entry["status"]!.ToString().ShouldBe("matched");
         DateTimeOffset.Parse(entry["lastCheckedAt"]!.ToString(), CultureInfo.InvariantCulture).ShouldBeGreaterThan(shown);
     }
 
-    private async Task<DateTimeOffset> StoredCheckAsync(string mci, string cloud)
+    private async Task<DateTimeOffset> StoredChangeAsync(string mci, string cloud)
     {
         await using var db = await server.App.Services.GetRequiredService<IDbContextFactory<ImprintDb>>().CreateDbContextAsync(TestContext.Current.CancellationToken);
-        return (await db.Matches.SingleAsync(m => m.MciId == mci && m.CloudId == cloud, TestContext.Current.CancellationToken)).CheckedAt;
+        return (await db.Matches.SingleAsync(m => m.MciId == mci && m.CloudId == cloud, TestContext.Current.CancellationToken)).ChangedAt;
     }
 
     private static async Task ShouldListExactlyAsync(ApiClient api, string cloud, Dictionary<string, string> files)
