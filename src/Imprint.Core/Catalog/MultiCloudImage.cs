@@ -1,21 +1,4 @@
 namespace Imprint.Core.Catalog;
 
-/// <summary>
-/// A MultiCloud Image. Revision 0 is HEAD and editable; a commit copies it, with its settings and matchers,
-/// into an immutable numbered revision of the same lineage.
-/// </summary>
-public sealed class MultiCloudImage
-{
-    public required string Id { get; set; }
-    public required string AccountId { get; set; }
-    /// <summary>Shared by a HEAD and its committed revisions; travels through publish/import.</summary>
-    public required string Lineage { get; set; }
-    public int Revision { get; set; }
-    public required string Name { get; set; }
-    public string? Description { get; set; }
-    public string? CommitMessage { get; set; }
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset UpdatedAt { get; set; }
-
-    public bool IsHead => Revision == 0;
-}
+/// <summary>A MultiCloud Image: its settings and matchers are copied with it into each committed revision.</summary>
+public sealed class MultiCloudImage : Revisioned;

@@ -1,20 +1,7 @@
 namespace Imprint.Core.Catalog;
 
-/// <summary>A named server definition listing MCIs, exactly one of them the default. Revisioned like an MCI.</summary>
-public sealed class ServerTemplate
-{
-    public required string Id { get; set; }
-    public required string AccountId { get; set; }
-    public required string Lineage { get; set; }
-    public int Revision { get; set; }
-    public required string Name { get; set; }
-    public string? Description { get; set; }
-    public string? CommitMessage { get; set; }
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset UpdatedAt { get; set; }
-
-    public bool IsHead => Revision == 0;
-}
+/// <summary>A named server definition listing MCIs, exactly one of them the default; its MCI links are copied with it.</summary>
+public sealed class ServerTemplate : Revisioned;
 
 /// <summary>The link between a ServerTemplate and one of its MCIs.</summary>
 public sealed class ServerTemplateMci

@@ -47,17 +47,10 @@ internal static class ServerTemplatesApi
         return group;
     }
 
-    /// <summary>The HEAD ServerTemplate to edit, or the problem: unknown (404) or a committed revision (409).</summary>
-    private static async Task<(ServerTemplate Template, ProblemHttpResult? Refused)> EditableAsync(ImprintDb db, string id, CancellationToken cancellationToken)
-    {
-        var template = await db.ServerTemplates.SingleOrDefaultAsync(t => t.Id == id, cancellationToken);
-        if (template is null)
-            return (null!, Problems.NotFound($"no ServerTemplate {id}"));
-        return (template, template.IsHead ? null : CommittedConflict(template));
-    }
+    private const string What = "ServerTemplate";
 
-    private static ProblemHttpResult CommittedConflict(ServerTemplate t) =>
-        Problems.Conflict($"ServerTemplate {t.Id} is committed revision {t.Revision} of '{t.Name}' and cannot change: edit its HEAD and commit again");
+    private static Task<(ServerTemplate Template, ProblemHttpResult? Refused)> EditableAsync(ImprintDb db, string id, CancellationToken cancellationToken) =>
+        Revisions.EditableAsync(db.ServerTemplates, id, What, cancellationToken);
 
     private static async Task<Results<Ok<Page<ServerTemplateResponse>>, ValidationProblem>> ListAsync(ImprintDb db, int? limit, string? cursor, string? name, int? revision, CancellationToken cancellationToken)
     {
@@ -80,9 +73,7 @@ internal static class ServerTemplatesApi
     private static async Task<Results<Created<ServerTemplateResponse>, ValidationProblem>> CreateAsync(
         ImprintDb db, ServerTemplateRequest request, HttpContext http, TimeProvider time, CancellationToken cancellationToken)
     {
-        var check = new Validation();
-        var name = check.Required("name", request.Name, 100);
-        check.Length("description", request.Description, 4000);
+        var check = Revisions.CheckNameAndDescription(request.Name, request.Description, creating: true);
         if (!check.IsValid)
             return check.Problem();
         var now = time.GetUtcNow();
@@ -91,7 +82,7 @@ internal static class ServerTemplatesApi
             Id = Ids.New("st", time),
             AccountId = http.User.AccountId(),
             Lineage = Ids.New("lin", time),
-            Name = name!,
+            Name = request.Name!.Trim(),
             Description = request.Description,
             CreatedAt = now,
             UpdatedAt = now,
@@ -108,15 +99,10 @@ internal static class ServerTemplatesApi
         var (template, refused) = await EditableAsync(db, id, cancellationToken);
         if (refused is not null)
             return refused;
-        var check = new Validation();
-        if (request.Name is not null)
-            check.Required("name", request.Name, 100);
-        check.Length("description", request.Description, 4000);
+        var check = Revisions.CheckNameAndDescription(request.Name, request.Description, creating: false);
         if (!check.IsValid)
             return check.Problem();
-        template.Name = request.Name?.Trim() ?? template.Name;
-        template.Description = request.Description ?? template.Description;
-        template.UpdatedAt = time.GetUtcNow();
+        Revisions.Edit(template, request.Name, request.Description, time.GetUtcNow());
         Audit.Record(db, http, "server-template.update", id, new { template.Name }, template.UpdatedAt);
         await db.SaveChangesAsync(cancellationToken);
         return TypedResults.Ok(ServerTemplateResponse.From(template));
@@ -143,7 +129,7 @@ internal static class ServerTemplatesApi
         if (head is null)
             return Problems.NotFound($"no ServerTemplate {id}");
         if (!head.IsHead)
-            return CommittedConflict(head);
+            return Revisions.CommittedConflict(head, What);
         if (request?.Message is { Length: > 4000 })
             return Problems.Invalid("message", "must be at most 4000 characters");
         var links = await db.ServerTemplateMcis.Where(l => l.ServerTemplateId == id).ToListAsync(cancellationToken);
@@ -247,7 +233,7 @@ internal static class ServerTemplatesApi
         if (link is null)
             return Problems.NotFound($"ServerTemplate {id} does not list MultiCloud Image {mciId}");
         if (!template.IsHead)
-            return CommittedConflict(template);
+            return Revisions.CommittedConflict(template, What);
         if (links.Count == 1)
             return Problems.Conflict($"MultiCloud Image {mciId} is the last of ServerTemplate {id}: a template needs one");
         if (link.IsDefault)
@@ -270,7 +256,7 @@ internal static class ServerTemplatesApi
         if (link is null || mci is null)
             return Problems.NotFound($"ServerTemplate {id} does not list MultiCloud Image {mciId}");
         if (!template.IsHead)
-            return CommittedConflict(template);
+            return Revisions.CommittedConflict(template, What);
         links.ForEach(l => l.IsDefault = l.MciId == mciId);
         Audit.Record(db, http, "server-template.make-default", id, new { mciId }, time.GetUtcNow());
         await db.SaveChangesAsync(cancellationToken);
