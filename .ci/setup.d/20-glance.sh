@@ -7,7 +7,8 @@
 # every process by the pid it wrote.
 #
 # Also a library for tests and benchmarks:  20-glance.sh glance PORT DIR [FLAVOR]   starts one more Glance
-# (FLAVOR "" = noauth, "keystone" = token validation against $KEYSTONE_URL) and prints GLANCE_URL=, GLANCE_PID=.
+# (FLAVOR "" = noauth, "keystone" = token validation against $KEYSTONE_URL) and prints GLANCE_URL=, GLANCE_PID=;
+# 20-glance.sh restart PORT DIR   starts such a Glance again after it was stopped, with the images it held.
 set -euo pipefail
 PY=/usr/bin/python3   # a pyenv/venv python3 on PATH cannot import glance
 CI_DIR="${IMPRINT_CI_DIR:-/tmp/imprint-ci}"
@@ -103,6 +104,16 @@ EOF
   KEYSTONE_URL="$url/v3"
 }
 
+run_glance() {  # dir url -> GLANCE_PID: starts the Glance configured in dir
+  local dir=$1 url=$2
+  rm -f "$dir/glance-api.pid"
+  setsid bash -c 'echo $$ >"$1/glance-api.pid"; exec "$2" -m glance.cmd.api --config-file "$1/glance-api.conf"' \
+    _ "$dir" "$PY" >"$dir/glance-api.out" 2>&1 </dev/null &
+  for _ in $(seq 1 50); do [ -s "$dir/glance-api.pid" ] && break; sleep 0.1; done
+  GLANCE_PID=$(cat "$dir/glance-api.pid")
+  wait_ready "$url/healthcheck" "$GLANCE_PID" glance-api || { tail -20 "$dir/glance-api.log" >&2; return 1; }
+}
+
 start_glance() {  # port dir flavor -> GLANCE_URL, GLANCE_PID
   local port=$1 dir=$2 flavor=${3:-} url="http://127.0.0.1:$1"
   rm -rf "$dir"; mkdir -p "$dir"/{images,staging,tasks,locks}
@@ -187,11 +198,7 @@ EOF
   "$PY" -m glance.cmd.manage --config-file "$dir/glance-api.conf" db_sync >"$dir/db_sync.log" 2>&1 \
     || { echo "glance-manage db_sync failed:" >&2; tail -20 "$dir/db_sync.log" >&2; return 1; }
   "$PY" -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('PRAGMA journal_mode=WAL')" "$dir/glance.sqlite"
-  setsid bash -c 'echo $$ >"$1/glance-api.pid"; exec "$2" -m glance.cmd.api --config-file "$1/glance-api.conf"' \
-    _ "$dir" "$PY" >"$dir/glance-api.out" 2>&1 </dev/null &
-  for _ in $(seq 1 50); do [ -s "$dir/glance-api.pid" ] && break; sleep 0.1; done
-  GLANCE_PID=$(cat "$dir/glance-api.pid")
-  wait_ready "$url/healthcheck" "$GLANCE_PID" glance-api || { tail -20 "$dir/glance-api.log" >&2; return 1; }
+  run_glance "$dir" "$url"
   if [ "$flavor" = keystone ]; then
     # the image service and its endpoints in the Keystone catalog
     keystone_admin "${KEYSTONE_URL%/}" "$url" <<'EOF'
@@ -206,6 +213,12 @@ EOF
 }
 
 mkdir -p "$CI_DIR"
+if [ "${1:-}" = restart ]; then  # PORT DIR: a Glance started by "glance PORT DIR" and stopped, again, with its images
+  run_glance "$3" "http://127.0.0.1:$2"
+  echo "GLANCE_URL=http://127.0.0.1:$2"
+  echo "GLANCE_PID=$GLANCE_PID"
+  exit 0
+fi
 if [ "${1:-}" = glance ]; then
   start_glance "$2" "$3" "${4:-}"
   echo "GLANCE_URL=$GLANCE_URL"

@@ -69,11 +69,20 @@ public static class Peers
     }
 
     /// <summary>Starts a Glance of its own (for a test that stops it); returns its URL and pid.</summary>
-    public static async Task<(string Url, int Pid)> StartOwnGlanceAsync(CancellationToken cancellationToken)
+    public static Task<(string Url, int Pid)> StartOwnGlanceAsync(CancellationToken cancellationToken)
     {
         var port = FreePort();
+        return RunGlanceScriptAsync("glance", port, cancellationToken);
+    }
+
+    /// <summary>Starts again, with the images it held, a Glance that <see cref="StartOwnGlanceAsync"/> started and that was stopped.</summary>
+    public static Task<(string Url, int Pid)> RestartOwnGlanceAsync(string url, CancellationToken cancellationToken) =>
+        RunGlanceScriptAsync("restart", new Uri(url).Port, cancellationToken);
+
+    private static async Task<(string Url, int Pid)> RunGlanceScriptAsync(string verb, int port, CancellationToken cancellationToken)
+    {
         var dir = Path.Combine(Path.GetTempPath(), "imprint-glance-" + port);
-        var start = new ProcessStartInfo("bash", [Script, "glance", port.ToString(System.Globalization.CultureInfo.InvariantCulture), dir])
+        var start = new ProcessStartInfo("bash", [Script, verb, port.ToString(System.Globalization.CultureInfo.InvariantCulture), dir])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -83,10 +92,13 @@ public static class Peers
         var error = await process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"starting a Glance failed: {error}");
+            throw new InvalidOperationException($"{verb} of a Glance failed: {error}");
         var values = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToDictionary(l => l[..l.IndexOf('=', StringComparison.Ordinal)], l => l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..]);
         return (values["GLANCE_URL"], int.Parse(values["GLANCE_PID"], System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    /// <summary>The log of a Glance that <see cref="StartOwnGlanceAsync"/> started: one line per request it served.</summary>
+    public static string OwnGlanceLog(string url) => Path.Combine(Path.GetTempPath(), "imprint-glance-" + new Uri(url).Port, "glance-api.log");
 
     public static async Task StopAsync(int pid)
     {

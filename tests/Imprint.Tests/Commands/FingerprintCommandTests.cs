@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Imprint.Tests.Infrastructure;
 
@@ -7,27 +6,13 @@ namespace Imprint.Tests.Commands;
 /// <summary>`imprint fingerprint` as a user runs it: output, exit codes 0 / 1 / 2.</summary>
 public sealed class FingerprintCommandTests
 {
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "imprint.dll"));
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var ct = TestContext.Current.CancellationToken;
-        var output = process.StandardOutput.ReadToEndAsync(ct);
-        var error = process.StandardError.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
-        return (process.ExitCode, await output, await error);
-    }
-
     [Fact]
     public async Task Fingerprint_RawFile_DefaultDigestsMatchIndependentHashes()
     {
         var path = TestImages.Write(TestImages.NewFolder(), "disk.raw", seed: 31, size: 1024 * 1024 + 100);
         var bytes = await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken);
 
-        var (exit, output, _) = await RunAsync("fingerprint", "--json", path);
+        var (exit, output, _) = await ImprintCli.RunAsync("fingerprint", "--json", path);
 
         exit.ShouldBe(0);
         var json = System.Text.Json.Nodes.JsonNode.Parse(output)!;
@@ -51,7 +36,7 @@ public sealed class FingerprintCommandTests
         var bad = Path.Combine(folder, "bad.qcow2");
         await File.WriteAllBytesAsync(bad, [(byte)'Q', (byte)'F', (byte)'I', 0xfb, 0, 0, 0, 3], TestContext.Current.CancellationToken);
 
-        var (exit, output, error) = await RunAsync("fingerprint", "--json", good, bad);
+        var (exit, output, error) = await ImprintCli.RunAsync("fingerprint", "--json", good, bad);
 
         exit.ShouldBe(1);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -64,7 +49,7 @@ public sealed class FingerprintCommandTests
     [Fact]
     public async Task Fingerprint_UnknownOption_Exit2()
     {
-        var (exit, _, error) = await RunAsync("fingerprint", "--digest", "crc32", "/dev/null");
+        var (exit, _, error) = await ImprintCli.RunAsync("fingerprint", "--digest", "crc32", "/dev/null");
 
         exit.ShouldBe(2);
         error.ShouldNotBeEmpty();
