@@ -22,6 +22,9 @@ internal static class CloudUploadApi
     /// <summary>Image files are large: this route alone accepts bodies up to this size. 1 TiB.</summary>
     public const long MaxImageSize = 1L << 40;
 
+    /// <summary>When the cloud could not be reached, the client is told to try again after this long (API.md: 503 with Retry-After).</summary>
+    private const string UnreachableRetryAfterSeconds = "30";
+
     public static void MapCloudUploadApi(this IEndpointRouteBuilder routes) =>
         routes.MapPost("/api/clouds/{id}/images", UploadAsync).WithTags("Clouds").RequireAuthorization(Policies.ManageClouds)
             .WithMetadata(new RequestSizeLimitAttribute(MaxImageSize));
@@ -59,7 +62,11 @@ internal static class CloudUploadApi
         var endpoint = new CloudEndpoint(cloud.Id, cloud.Name, cloud.Endpoint, cloud.Region, credentials, cloud.SyncState);
         var result = await uploader.UploadAsync(endpoint, new ImageUpload(name!.Trim(), diskFormat!, http.Request.ContentLength, digests), http.Request.Body, cancellationToken);
         if (!result.Success)
+        {
+            if (result.Status == StatusCodes.Status503ServiceUnavailable)
+                http.Response.Headers.RetryAfter = UnreachableRetryAfterSeconds;
             return TypedResults.Problem(result.Error, statusCode: result.Status, type: Problems.TypeFor(result.Status));
+        }
         var report = await rematch.RematchCloudAsync(cloud.AccountId, cloud.Id, cancellationToken);
         var image = result.Image!;
         var response = new ImageResponse(image.Uid, image.Name, image.Status, image.Visibility, image.DiskFormat, image.Size, image.VirtualSize,

@@ -12,10 +12,17 @@ namespace Imprint.Clouds.Tests.OpenStack;
 /// </summary>
 public sealed class OpenStackImageMapTests : IAsyncLifetime
 {
-    // Every rematch a full listing here, so a deletion shows at once (incremental sync has tests of its own).
+    // Every rematch a full listing here, so a deletion shows at once (incremental sync has tests of its own), in pages of
+    // a few images, so that a listing takes many requests.
+    private const int PageSize = 3;
     private readonly ImprintServer _server = new()
     {
-        ConfigureServices = s => Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<Imprint.Clouds.OpenStack.OpenStackOptions>(s, o => o.FullSyncEvery = 1),
+        ConfigureServices = s => Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<Imprint.Clouds.OpenStack.OpenStackOptions>(s, o =>
+        {
+            o.FullSyncEvery = 1;
+            o.PageSize = PageSize;
+            o.RetryDelay = TimeSpan.FromMilliseconds(100);
+        }),
     };
     private string _glanceUrl = "";
     private int _glancePid;
@@ -79,6 +86,9 @@ public sealed class OpenStackImageMapTests : IAsyncLifetime
 
         var first = await api.RematchAsync(cloudId);
         first["status"].ShouldBe("ok", first.Text);
+        // The build's matcher wants a content digest of any size: the four images without one are downloaded once.
+        first.Body["content"]!["fingerprinted"]!.GetValue<int>().ShouldBe(4, first.Text);
+        first.Body["content"]!["deferred"]!.AsArray().ShouldBeEmpty();
 
         var entry = await api.MapEntryAsync(build, cloudId);
         entry["status"]!.ToString().ShouldBeOneOf("matched", "ambiguous");
@@ -132,6 +142,84 @@ public sealed class OpenStackImageMapTests : IAsyncLifetime
         stale["status"]!.ToString().ShouldBe("stale");
         stale["image"]!["uid"]!.ToString().ShouldNotBeNullOrEmpty();
         stale["error"]!.ToString().ShouldContain("cannot connect to Glance");
+
+        // An upload into the stopped Glance: 503 with when to try again.
+        using (var body = new ByteArrayContent(Peers.RandomBytes(4096)))
+        {
+            body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            using var response = await api.Http.PostAsync($"/api/clouds/{cloudId}/images?name=late&diskFormat=raw&digest=md5:{new string('0', 32)}", body, Ct);
+            ((int)response.StatusCode).ShouldBe(503);
+            response.Headers.RetryAfter.ShouldNotBeNull().Delta.ShouldBe(TimeSpan.FromSeconds(30));
+            (await response.Content.ReadAsStringAsync(Ct)).ShouldContain("cannot connect to Glance");
+        }
+    }
+
+    [Fact]
+    public async Task Rematch_GlanceKilledMidListing_KeepsTheLastInventoryMarksStaleAndRecovers()
+    {
+        using var api = _server.Client();
+        using var glance = new GlanceAdmin(_glanceUrl);
+        var cloudId = (await api.PostAsync("/api/clouds", new { name = "openstack-killed", kind = "openstack", endpoint = _glanceUrl, adminContact = "ops@example.com" }))
+            .ShouldHaveStatus(201)["id"];
+        var data = Peers.RandomBytes(64 * 1024);
+        var target = await glance.CreateAsync("target", data);
+        for (var i = 0; i < 60; i++)
+            await glance.CreateAsync($"queued-{i}", null); // listed, never active: many pages at little cost
+        var mci = await api.CreateMciAsync();
+        await api.AddMatcherAsync(mci, [Digest.FromBytes(DigestAlgorithm.Sha512, SHA512.HashData(data)).ToString()], "target", "openstack");
+        (await api.RematchAsync(cloudId))["status"].ShouldBe("ok");
+        (await api.MapEntryAsync(mci, cloudId))["status"]!.ToString().ShouldBe("matched");
+        var inventory = await InventoryUidsAsync(api, cloudId);
+        inventory.Count.ShouldBe(61);
+
+        // Glance dies once it has served the third page of the next listing: the rematch is cut off mid-listing.
+        var log = Peers.OwnGlanceLog(_glanceUrl);
+        var pagesBefore = ListingRequests(log);
+        var rematch = api.PostAsync($"/api/clouds/{cloudId}/rematch");
+        while (ListingRequests(log) < pagesBefore + 3)
+        {
+            rematch.IsCompleted.ShouldBeFalse("the rematch ended before Glance was stopped mid-listing");
+            await Task.Delay(5, Ct);
+        }
+        await Peers.StopAsync(_glancePid);
+        var failed = (await rematch).ShouldHaveStatus(200);
+
+        failed["status"].ShouldBe("failed", failed.Text);
+        failed["error"].ShouldContain("Glance");
+        (await InventoryUidsAsync(api, cloudId)).ShouldBe(inventory); // nothing of the cut-off listing was kept
+        var stale = await api.MapEntryAsync(mci, cloudId);
+        stale["status"]!.ToString().ShouldBe("stale");
+        stale["image"]!["uid"]!.ToString().ShouldBe(target);
+        stale["error"]!.ToString().ShouldBe(failed["error"]);
+
+        // Glance is back: the next rematch recovers the match.
+        (_glanceUrl, _glancePid) = await Peers.RestartOwnGlanceAsync(_glanceUrl, Ct);
+        (await api.RematchAsync(cloudId))["status"].ShouldBe("ok");
+        var recovered = await api.MapEntryAsync(mci, cloudId);
+        recovered["status"]!.ToString().ShouldBe("matched");
+        recovered["image"]!["uid"]!.ToString().ShouldBe(target);
+        recovered["error"].ShouldBeNull();
+    }
+
+    /// <summary>Listing requests a Glance has logged (one line per request it served).</summary>
+    private static int ListingRequests(string log)
+    {
+        using var reader = new StreamReader(new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        return reader.ReadToEnd().Split('\n').Count(l => l.Contains("\"GET /v2/images?limit=", StringComparison.Ordinal));
+    }
+
+    private static async Task<List<string>> InventoryUidsAsync(ApiClient api, string cloudId)
+    {
+        var uids = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = (await api.GetAsync($"/api/clouds/{cloudId}/images?limit=500" + (cursor is null ? "" : "&cursor=" + cursor))).ShouldHaveStatus(200).Body;
+            uids.AddRange(page["items"]!.AsArray().Select(i => i!["uid"]!.ToString()));
+            cursor = page["next"]?.ToString();
+        }
+        while (cursor is not null);
+        return uids;
     }
 
     private static string Random(string algorithm, int bytes) => $"{algorithm}:{Convert.ToHexStringLower(Peers.RandomBytes(bytes))}";
