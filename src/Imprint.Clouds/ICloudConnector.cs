@@ -58,14 +58,26 @@ public sealed record InventoryImage(
     string? ConsoleUrl = null);
 
 /// <summary>A complete inventory, or why the cloud could not be listed.</summary>
-public sealed record SyncResult(IReadOnlyList<InventoryImage>? Images, string? Error, string? SyncState = null)
+/// <param name="Content">What the connector did to learn image contents (downloads to fingerprint), when it does such work.</param>
+public sealed record SyncResult(IReadOnlyList<InventoryImage>? Images, string? Error, string? SyncState = null, ContentFingerprinting? Content = null)
 {
     /// <summary>True when <see cref="Images"/> is the cloud's complete inventory.</summary>
     public bool Success => Images is not null;
 
     /// <summary>A successful sync.</summary>
-    public static SyncResult Ok(IReadOnlyList<InventoryImage> images, string? syncState = null) => new(images, null, syncState);
+    public static SyncResult Ok(IReadOnlyList<InventoryImage> images, string? syncState = null, ContentFingerprinting? content = null) =>
+        new(images, null, syncState, content);
 
     /// <summary>A failed sync: the last good inventory must be kept.</summary>
     public static SyncResult Failed(string error) => new(null, error);
 }
+
+/// <summary>
+/// The images a sync downloaded to compute their content digest, and those it left for a later sync (the per-sync byte
+/// cap was reached, or the download broke off).
+/// </summary>
+/// <param name="Fingerprinted">Images whose content digest was computed from a download.</param>
+/// <param name="Bytes">Bytes downloaded for that (the sizes of the images whose download was started).</param>
+/// <param name="Deferred">Uids of the images that wait for a later sync.</param>
+/// <param name="Unreadable">Uids of the images this sync downloaded and found not to be a disk image Imprint can read (they are not downloaded again).</param>
+public sealed record ContentFingerprinting(int Fingerprinted, long Bytes, IReadOnlyList<string> Deferred, IReadOnlyList<string> Unreadable);

@@ -83,8 +83,8 @@ public sealed class GlanceConnector : ICloudConnector
             var images = inventory.Values.OrderBy(i => i.Uid, StringComparer.Ordinal).ToList();
             _lastRequests[cloud.Id] = session.Requests;
             Log.GlanceSynced(_logger, cloud.Id, incremental ? "incremental" : "full", listed.Count, pages, images.Count, content.Fingerprinted, content.Bytes,
-                content.Deferred, clock.ElapsedMilliseconds);
-            return SyncResult.Ok(images, newState.Serialize());
+                content.Deferred.Count, clock.ElapsedMilliseconds);
+            return SyncResult.Ok(images, newState.Serialize(), content);
         }
         catch (OpenStackFault fault)
         {
@@ -125,14 +125,12 @@ public sealed class GlanceConnector : ICloudConnector
         return (images, pages);
     }
 
-    private readonly record struct ContentWork(int Fingerprinted, long Bytes, int Deferred);
-
     /// <summary>
     /// Gives each image without a content digest the one it can have without downloading (same file digest as an image
     /// fingerprinted before), and when matchers look for content digests, downloads and fingerprints the others whose virtual
     /// size could match, smallest first, up to the byte cap; what the cap defers is marked in <see cref="ContentProperty"/> and done next time.
     /// </summary>
-    private async Task<ContentWork> FingerprintContentAsync(GlanceSession session, CloudEndpoint cloud, Dictionary<string, InventoryImage> inventory,
+    private async Task<ContentFingerprinting> FingerprintContentAsync(GlanceSession session, CloudEndpoint cloud, Dictionary<string, InventoryImage> inventory,
         IReadOnlyList<InventoryImage> previous, OpenStackOptions options, CancellationToken cancellationToken)
     {
         // The cache: the cloud's own file digest -> what Imprint learnt about those bytes before. Same bytes, never twice.
@@ -151,7 +149,8 @@ public sealed class GlanceConnector : ICloudConnector
 
         var wanted = cloud.WantedContent ?? WantedContent.None;
         long bytes = 0;
-        int fingerprinted = 0, deferred = 0;
+        var fingerprinted = 0;
+        List<string> deferred = [], unreadable = [];
         foreach (var listed in inventory.Values.OrderBy(i => i.Size ?? 0).ThenBy(i => i.Uid, StringComparer.Ordinal).ToList())
         {
             // A deferral is decided afresh each time, so an incremental sync ends where a full one would.
@@ -176,21 +175,25 @@ public sealed class GlanceConnector : ICloudConnector
             // The first download of a rematch always goes, or an image larger than the cap would be deferred forever.
             if (bytes > 0 && bytes + image.Size.Value > options.ContentByteCap)
             {
-                deferred++;
+                deferred.Add(image.Uid);
                 inventory[image.Uid] = WithContent(image, null,
                     $"deferred: the per-rematch download cap ({options.ContentByteCap} bytes) was reached; fingerprinted on a later rematch");
                 continue;
             }
             bytes += image.Size.Value;
             var (digest, note) = await FingerprintAsync(session, cloud, image, cancellationToken);
-            if (digest is not null)
-                fingerprinted++;
             inventory[image.Uid] = WithContent(image, digest, note);
             // A download that broke off is retried next time; bytes that are not a readable image are not.
+            if (digest is not null)
+                fingerprinted++;
+            else if (note.StartsWith("error", StringComparison.Ordinal))
+                unreadable.Add(image.Uid);
+            else
+                deferred.Add(image.Uid);
             if (digest is not null || note.StartsWith("error", StringComparison.Ordinal))
                 known[key] = (digest, note);
         }
-        return new ContentWork(fingerprinted, bytes, deferred);
+        return new ContentFingerprinting(fingerprinted, bytes, deferred, unreadable);
     }
 
     private async Task<(Digest? Digest, string Note)> FingerprintAsync(GlanceSession session, CloudEndpoint cloud, InventoryImage image, CancellationToken cancellationToken)

@@ -1,6 +1,9 @@
 namespace Imprint.Rematch;
 
-/// <summary>What one rematch of a cloud did (API.md's rematch report).</summary>
+/// <summary>
+/// What one rematch of a cloud did (API.md's rematch report), and, beyond API.md, <c>content</c>: the images downloaded to
+/// fingerprint their content and those deferred to a later rematch, from connectors that do such work (else null).
+/// </summary>
 internal sealed record RematchReport(
     string CloudId,
     string Status,
@@ -9,7 +12,8 @@ internal sealed record RematchReport(
     MatchChanges Matches,
     string? Error,
     DateTimeOffset StartedAt,
-    DateTimeOffset FinishedAt);
+    DateTimeOffset FinishedAt,
+    Imprint.Clouds.ContentFingerprinting? Content = null);
 
 internal sealed record InventoryChanges(int Images, int Added, int Removed, int Changed);
 

@@ -162,7 +162,7 @@ internal sealed class RematchService(
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
-        var report = new RematchReport(cloudId, sync.Success ? "ok" : "failed", inventory, settings, matches, sync.Error, startedAt, time.GetUtcNow());
+        var report = new RematchReport(cloudId, sync.Success ? "ok" : "failed", inventory, settings, matches, sync.Error, startedAt, time.GetUtcNow(), sync.Content);
         if (sync.Success)
         {
             Log.RematchDone(logger, cloudId, cloud.Name, report.Status, inventory.Images, inventory.Added, inventory.Removed, inventory.Changed,

@@ -71,6 +71,21 @@ internal static class UiText
         _ => $"{Bytes(size)} ({size.Value.ToString(CultureInfo.InvariantCulture)} bytes)",
     };
 
+    /// <summary>What a rematch downloaded to fingerprint image contents, in one sentence; null when it downloaded and deferred nothing.</summary>
+    public static string? ContentWork(Imprint.Clouds.ContentFingerprinting? content)
+    {
+        if (content is null || content.Fingerprinted + content.Deferred.Count + content.Unreadable.Count == 0)
+            return null;
+        var text = $"Content: {Count(content.Fingerprinted, "image")} fingerprinted from {Bytes(content.Bytes)} downloaded";
+        if (content.Deferred.Count > 0)
+            text += $"; {Count(content.Deferred.Count, "image")} left for the next rematch (download cap reached or download failed)";
+        if (content.Unreadable.Count > 0)
+            text += $"; {Count(content.Unreadable.Count, "image")} not a disk image Imprint can read";
+        return text + ".";
+    }
+
+    private static string Count(int n, string noun) => $"{n.ToString(CultureInfo.InvariantCulture)} {noun}{(n == 1 ? "" : "s")}";
+
     /// <summary>Splits <c>algorithm:hex</c> for display; a malformed digest shows whole as its value.</summary>
     public static (string Algorithm, string Hex) SplitDigest(string digest)
     {

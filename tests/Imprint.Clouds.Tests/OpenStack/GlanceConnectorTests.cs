@@ -126,8 +126,12 @@ public sealed class GlanceConnectorTests
         var large = Peers.RandomBytes(2 * 1024 * 1024 + 7);
         var smallId = await glance.CreateAsync("content-small-" + Guid.NewGuid().ToString("N")[..6], small);
         var largeId = await glance.CreateAsync("content-large-" + Guid.NewGuid().ToString("N")[..6], large);
+        // A qcow2 header and nothing sensible after it: downloaded once, found unreadable, never downloaded again.
+        var garbage = new byte[4096];
+        new byte[] { (byte)'Q', (byte)'F', (byte)'I', 0xfb, 0, 0, 0, 3 }.CopyTo(garbage, 0);
+        var garbageId = await glance.CreateAsync("content-garbage-" + Guid.NewGuid().ToString("N")[..6], garbage, "qcow2");
         var wanted = new WantedContent([(await DiskDigestAsync(small), null)]);
-        // The cap leaves room for the small image only.
+        // The cap leaves room for the garbage and the small image only (smallest first).
         var (connector, _, _, services) = Peers.Connector(o => o.ContentByteCap = 2 * 1024 * 1024);
         await using var _s = services;
         var cloud = Cloud(wanted: wanted) with { Endpoint = url };
@@ -141,6 +145,11 @@ public sealed class GlanceConnectorTests
         var largeImage = first.Images!.Single(i => i.Uid == largeId);
         largeImage.Digests.ShouldNotContain(d => d.Algorithm == DigestAlgorithm.DiskSha256);
         largeImage.Properties[GlanceConnector.ContentProperty].ShouldStartWith("deferred");
+        first.Images!.Single(i => i.Uid == garbageId).Properties[GlanceConnector.ContentProperty].ShouldStartWith("error: ");
+        first.Content.ShouldNotBeNull();
+        (first.Content.Fingerprinted, first.Content.Bytes).ShouldBe((1, garbage.Length + small.Length));
+        first.Content.Deferred.ShouldBe([largeId]);
+        first.Content.Unreadable.ShouldBe([garbageId]);
 
         // The next rematch does what was deferred, and does not download the small image again.
         var second = await connector.SyncAsync(cloud with { SyncState = first.SyncState }, first.Images!, Ct);
@@ -148,11 +157,13 @@ public sealed class GlanceConnectorTests
         connector.LastRequestCounts[cloud.Id].ShouldBe(2);
         second.Images!.Single(i => i.Uid == largeId).Digests.ShouldContain(await DiskDigestAsync(large));
         second.Images!.Single(i => i.Uid == smallId).Digests.ShouldContain(await DiskDigestAsync(small));
+        (second.Content!.Fingerprinted, second.Content.Bytes, second.Content.Deferred.Count).ShouldBe((1, large.Length, 0));
 
         // A third: everything known, so one listing request and no download at all.
         var third = await connector.SyncAsync(cloud with { SyncState = second.SyncState }, second.Images!, Ct);
         connector.LastRequestCounts[cloud.Id].ShouldBe(1);
         Json(third.Images!).ShouldBe(Json(second.Images!));
+        (third.Content!.Fingerprinted, third.Content.Bytes, third.Content.Deferred.Count).ShouldBe((0, 0L, 0));
 
         // The same bytes under another image id: known by their file digest, not downloaded.
         var copy = await glance.CreateAsync("content-copy-" + Guid.NewGuid().ToString("N")[..6], small);
