@@ -106,6 +106,21 @@ public static class ImageFingerprinter
         return await pipeline.RunStreamAsync(stream, cancellationToken);
     }
 
+    /// <summary>
+    /// Fingerprints an image that is read through byte ranges of a download (<see cref="IByteRanges"/>: a cloud that
+    /// serves HTTP Range requests), without a temporary file: raw content streams through once; qcow2, vmdk, vhd and vhdx
+    /// are read front to back in host order where their layout allows (as qemu-img writes them: one range for the data),
+    /// their tables by small ranges. An invalid image gives a result with <see cref="FingerprintResult.Error"/> set; when
+    /// the bytes cannot be fetched, an <see cref="ImageSourceException"/> is thrown instead: that is not the image's fault.
+    /// </summary>
+    public static async Task<FingerprintResult> FingerprintRangesAsync(IByteRanges source, FingerprintOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        Validate(options);
+        using var pipeline = new FingerprintPipeline(options);
+        return await pipeline.RunRangedAsync(source, cancellationToken);
+    }
+
     private static void Validate(FingerprintOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

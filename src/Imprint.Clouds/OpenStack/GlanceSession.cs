@@ -38,6 +38,9 @@ internal sealed class GlanceSession
     /// <summary>The Glance base URL, without a trailing slash or version.</summary>
     public string ImageUrl { get; }
 
+    /// <summary>How long one request may wait for its answer, and a download for its next bytes.</summary>
+    public TimeSpan RequestTimeout => _requestTimeout;
+
     /// <summary>Horizon's URL when the credentials name one.</summary>
     public string? DashboardUrl => _credentials?.DashboardUrl?.TrimEnd('/');
 

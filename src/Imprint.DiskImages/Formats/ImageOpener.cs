@@ -34,7 +34,7 @@ internal static class ImageOpener
         if (format is null)
         {
             Span<byte> start = stackalloc byte[32];
-            var got = file.ReadUpTo(0, start);
+            var got = file.ReadUpTo(0, start, table: true);
             format = DetectByMagic(start[..got]) ?? (VhdImage.HasFixedFooter(file) ? "vhd" : "raw");
         }
         DiskImage image = format switch

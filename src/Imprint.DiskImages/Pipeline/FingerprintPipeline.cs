@@ -76,7 +76,7 @@ internal sealed class FingerprintPipeline : IDisposable
         }
 
         if (_options.OnCallingThread || (length <= _options.InlineLimit && image.VirtualSize <= _options.InlineLimit))
-            return RunInline(handle, image, length, cancellationToken);
+            return RunInline(image, length, cancellationToken);
 
         if (image.Format == "raw" && _fileDigester.Count > 0)
         {
@@ -114,7 +114,7 @@ internal sealed class FingerprintPipeline : IDisposable
     /// An image hashed on the calling thread, the way the threaded paths do it: raw bytes read once for the file digests
     /// and the leaves; other formats read once for the file digests, then block by block through the reader.
     /// </summary>
-    private FingerprintResult RunInline(SafeFileHandle handle, DiskImage image, long length, CancellationToken cancellationToken)
+    private FingerprintResult RunInline(DiskImage image, long length, CancellationToken cancellationToken)
     {
         var shared = image.Format == "raw" && _fileDigester.Count > 0;
         var buffer = ArrayPool<byte>.Shared.Rent(ContentHasher.BlockSize);
@@ -131,14 +131,7 @@ internal sealed class FingerprintPipeline : IDisposable
                     cancellationToken.ThrowIfCancellationRequested();
                     var wanted = (int)Math.Min(ContentHasher.BlockSize, length - total);
                     var block = buffer.AsSpan(0, wanted);
-                    var got = 0;
-                    while (got < wanted)
-                    {
-                        var read = RandomAccess.Read(handle, block[got..], total + got);
-                        if (read == 0)
-                            break;
-                        got += read;
-                    }
+                    var got = image.File.ReadUpTo(total, block);
                     if (got < wanted)
                     {
                         // The same messages as the threaded paths give.
@@ -180,6 +173,81 @@ internal sealed class FingerprintPipeline : IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
         }
         return Finish(image.Format, image.VirtualSize, length);
+    }
+
+    /// <summary>
+    /// Fingerprints an image read through byte ranges (a download), starting with one range of the whole file: raw
+    /// content streams on through the threaded path; other formats go on, on a thread of their own, through a
+    /// <see cref="RangedReader"/> that keeps reading that range front to back and asks for others only where the layout
+    /// jumps. A failure of the source is thrown as an <see cref="ImageSourceException"/>, never given as a verdict on the image.
+    /// </summary>
+    public async Task<FingerprintResult> RunRangedAsync(IByteRanges source, CancellationToken cancellationToken)
+    {
+        var stop = Begin(cancellationToken);
+        var length = source.Length;
+        Stream stream;
+        try
+        {
+            stream = await source.OpenAsync(0, length, stop);
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or ImageSourceException))
+        {
+            throw new ImageSourceException($"cannot read the image: {e.Message}", e);
+        }
+        await using (stream)
+        {
+            long position = 0;
+            async Task ReadNext(Chunk chunk, CancellationToken token)
+            {
+                await FillFromSourceAsync(stream, chunk, length - position, position, length, token);
+                position += chunk.Length;
+            }
+            var first = await Pool.RentAsync(stop);
+            await ReadNext(first, stop);
+            // Without a magic the bytes are raw (a fixed VHD, whose only mark is its footer, needs Format = "vhd").
+            var format = _options.Format ?? ImageOpener.DetectByMagic(first.Data) ?? "raw";
+            if (format == "raw")
+                return await RunRawSharedAsync(ReadNext, first, length, _fileDigester.Start(stop).Select(Guard).ToList(), stop);
+
+            using var reader = new RangedReader(source, stream, first.Data, cancellationToken);
+            first.Retain(1);
+            first.Release();
+            var file = new ImageFile(reader, length);
+            return await Task.Factory.StartNew(() =>
+            {
+                DiskImage image;
+                try
+                {
+                    image = ImageOpener.Open(file, format);
+                }
+                catch (InvalidImageException e)
+                {
+                    return new FingerprintResult(null, e.Message);
+                }
+                return RunInline(image, length, cancellationToken);
+            }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Fills a chunk from a download, whose end short of <paramref name="length"/> is the source's failure.</summary>
+    private static async Task FillFromSourceAsync(Stream stream, Chunk chunk, long left, long at, long length, CancellationToken cancellationToken)
+    {
+        var wanted = (int)Math.Min(ChunkPool.ChunkSize, left);
+        while (chunk.Length < wanted)
+        {
+            int read;
+            try
+            {
+                read = await stream.ReadAsync(chunk.Buffer.AsMemory(chunk.Length, wanted - chunk.Length), cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new ImageSourceException($"the download of the image broke off at byte {at + chunk.Length} of {length}: {e.Message}", e);
+            }
+            if (read == 0)
+                throw new ImageSourceException($"the download of the image ended at byte {at + chunk.Length} of {length}");
+            chunk.Length += read;
+        }
     }
 
     /// <summary>Fingerprints a stream that cannot seek: raw streams through; other formats are spooled to a temporary file first.</summary>

@@ -28,9 +28,8 @@ internal sealed partial class RawImage : DiskImage
 
     public override Extent Map(long offset, ReadContext context)
     {
-        if (Volatile.Read(ref _seekWorks) == 1)
+        if (Volatile.Read(ref _seekWorks) == 1 && File.Handle is { } handle)
         {
-            var handle = File.Handle;
             var dangerous = false;
             try
             {

@@ -43,7 +43,7 @@ internal sealed class VmdkImage : DiskImage
     {
         Span<byte> header = stackalloc byte[512];
         header.Clear();
-        file.ReadUpTo(0, header);
+        file.ReadUpTo(0, header, table: true);
         if (header.StartsWith("# Disk DescriptorFile"u8))
             throw new InvalidImageException("vmdk: this is a descriptor file whose data lives in other files; only monolithicSparse and streamOptimized images can be fingerprinted");
         if (file.Length < 512)

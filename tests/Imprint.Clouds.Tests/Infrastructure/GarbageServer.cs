@@ -12,17 +12,28 @@ namespace Imprint.Clouds.Tests.Infrastructure;
 public sealed class GarbageServer : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly Func<string, int, string?> _script;
+    private readonly Func<string, int, Answer?> _script;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private int _requests;
 
     public GarbageServer(Func<string, int, string?> script)
+        : this((head, number) => script(Target(head), number) is { } text ? new Answer(Encoding.UTF8.GetBytes(text)) : null)
+    {
+    }
+
+    private GarbageServer(Func<string, int, Answer?> script)
     {
         _script = script;
         _listener.Start();
         _loop = Task.Run(AcceptAsync);
     }
+
+    /// <summary>A server whose script sees the whole request head (the Range header…) and answers bytes, then may hang.</summary>
+    public static GarbageServer Answering(Func<string, int, Answer?> script) => new(script);
+
+    /// <summary>Bytes sent as they are; <paramref name="ThenHang"/>: then say nothing more, keeping the connection open.</summary>
+    public sealed record Answer(byte[] Bytes, bool ThenHang = false);
 
     public string Url => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
 
@@ -62,15 +73,14 @@ public sealed class GarbageServer : IAsyncDisposable
             {
                 while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal) && await stream.ReadAsync(buffer, _stop.Token) == 1)
                     head.Append((char)buffer[0]);
-                var target = head.ToString().Split(' ') is { Length: > 1 } parts ? parts[1] : "";
-                var response = _script(target, Interlocked.Increment(ref _requests) - 1);
-                if (response is null)
+                var response = _script(head.ToString(), Interlocked.Increment(ref _requests) - 1);
+                if (response is not null)
                 {
-                    await Task.Delay(Timeout.Infinite, _stop.Token);
-                    return;
+                    await stream.WriteAsync(response.Bytes, _stop.Token);
+                    await stream.FlushAsync(_stop.Token);
                 }
-                await stream.WriteAsync(Encoding.UTF8.GetBytes(response), _stop.Token);
-                await stream.FlushAsync(_stop.Token);
+                if (response is null or { ThenHang: true })
+                    await Task.Delay(Timeout.Infinite, _stop.Token);
             }
             catch (Exception e) when (e is OperationCanceledException or IOException)
             {
@@ -78,6 +88,8 @@ public sealed class GarbageServer : IAsyncDisposable
             }
         }
     }
+
+    private static string Target(string head) => head.Split(' ') is { Length: > 1 } parts ? parts[1] : "";
 
     public async ValueTask DisposeAsync()
     {

@@ -59,6 +59,24 @@ public static class Peers
         return await File.ReadAllBytesAsync(name + ".qcow2", TestContext.Current.CancellationToken);
     }
 
+    /// <summary>
+    /// A sparse disk of 1 GiB + 64 KiB with data at its start and 700 MiB in, as raw and converted to qcow2 by qemu-img:
+    /// the qcow2 has a second L2 table after the first data, well past the first MiBs a download starts with.
+    /// </summary>
+    public static async Task<(string Raw, string Qcow2)> SparseQcow2Async(string work)
+    {
+        var name = Path.Combine(work, Guid.NewGuid().ToString("N"));
+        await using (var raw = File.Create(name + ".raw"))
+        {
+            raw.SetLength((1L << 30) + 65536);
+            await raw.WriteAsync(RandomBytes(3 << 20), TestContext.Current.CancellationToken);
+            raw.Position = 700L << 20;
+            await raw.WriteAsync(RandomBytes(1 << 20), TestContext.Current.CancellationToken);
+        }
+        await RunAsync("qemu-img", "convert", "-f", "raw", "-O", "qcow2", name + ".raw", name + ".qcow2");
+        return (name + ".raw", name + ".qcow2");
+    }
+
     /// <summary>Runs a tool; fails (never skips) when it is missing or fails: .ci/run installs what the tests need.</summary>
     public static async Task RunAsync(string tool, params string[] args)
     {

@@ -242,6 +242,39 @@ public sealed class GlanceConnectorTests
     }
 
     [Fact]
+    public async Task Sync_WantedContentOfSparseQcow2_ReadsItThroughByteRanges()
+    {
+        // A Glance of its own: the request count says how the image was read.
+        var (url, pid) = await Peers.StartOwnGlanceAsync(Ct);
+        var work = Directory.CreateTempSubdirectory("imprint-ranges-").FullName;
+        try
+        {
+            var (raw, qcow2) = await Peers.SparseQcow2Async(work);
+            var expected = (await ImageFingerprinter.FingerprintFileAsync(raw, new FingerprintOptions { Algorithms = [DigestAlgorithm.DiskSha256] }, Ct)).Fingerprint!;
+            using var glance = new GlanceAdmin(url);
+            var id = await glance.CreateAsync("ranges-qcow2", await File.ReadAllBytesAsync(qcow2, Ct), "qcow2");
+            var (connector, _, _, services) = Peers.Connector();
+            await using var _s = services;
+            var cloud = Cloud(wanted: new WantedContent([(expected.Digests[0], expected.VirtualSize)])) with { Endpoint = url };
+
+            var result = await connector.SyncAsync(cloud, [], Ct);
+
+            result.Success.ShouldBeTrue(result.Error);
+            var image = result.Images!.Single(i => i.Uid == id);
+            image.Digests.ShouldContain(expected.Digests[0]);
+            image.Properties[GlanceConnector.ContentProperty].ShouldBe("computed");
+            // The listing, the download from the start, and the L2 table 700 MiB in by a range of its own (Glance answers 206).
+            connector.LastRequestCounts[cloud.Id].ShouldBeInRange(3, 8);
+            (result.Content!.Fingerprinted, result.Content.Bytes).ShouldBe((1, new FileInfo(qcow2).Length));
+        }
+        finally
+        {
+            await Peers.StopAsync(pid);
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Sync_NoWantedContent_DownloadsNothing()
     {
         using var glance = new GlanceAdmin(Peers.GlanceUrl);

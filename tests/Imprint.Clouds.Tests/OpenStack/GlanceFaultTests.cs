@@ -1,4 +1,8 @@
+using System.Security.Cryptography;
+using System.Text;
+using Imprint.Clouds.OpenStack;
 using Imprint.Clouds.Tests.Infrastructure;
+using Imprint.Core.Digests;
 
 namespace Imprint.Clouds.Tests.OpenStack;
 
@@ -11,7 +15,8 @@ public sealed class GlanceFaultTests
 
     private static string FullPage(string next) => $$"""{"images": [{{Image}}], "next": "{{next}}"}""";
 
-    private static async Task<SyncResult> SyncAsync(string url, Action<Imprint.Clouds.OpenStack.OpenStackOptions>? configure = null, string? credentials = null)
+    private static async Task<SyncResult> SyncAsync(string url, Action<Imprint.Clouds.OpenStack.OpenStackOptions>? configure = null, string? credentials = null,
+        WantedContent? wanted = null)
     {
         var (connector, _, _, services) = Peers.Connector(o =>
         {
@@ -21,7 +26,7 @@ public sealed class GlanceFaultTests
             configure?.Invoke(o);
         });
         await using var _ = services;
-        return await connector.SyncAsync(new CloudEndpoint("cld-fault", "fault", url, null, credentials, null), [], Ct);
+        return await connector.SyncAsync(new CloudEndpoint("cld-fault", "fault", url, null, credentials, null, wanted), [], Ct);
     }
 
     [Fact]
@@ -125,4 +130,65 @@ public sealed class GlanceFaultTests
         var result = await SyncAsync("http://127.0.0.1:1", credentials: """{"username": "u", "pasword": "s3cret-pw"}""");
         result.Error.ShouldNotBeNull().ShouldNotContain("s3cret-pw");
     }
+
+    [Fact]
+    public async Task Sync_ContentDownloadIgnoresRange_DefersTheImageSayingWhy()
+    {
+        // A proxy that answers every range with the whole file: the qcow2's far L2 table cannot be read without a copy.
+        var work = Directory.CreateTempSubdirectory("imprint-norange-").FullName;
+        try
+        {
+            var qcow2 = await File.ReadAllBytesAsync((await Peers.SparseQcow2Async(work)).Qcow2, Ct);
+            var ranges = 0;
+            await using var server = GarbageServer.Answering((head, _) =>
+            {
+                if (!head.Contains("/file", StringComparison.Ordinal))
+                    return new GarbageServer.Answer(Encoding.UTF8.GetBytes(GarbageServer.Json(200, ListingOf(qcow2, "qcow2", 1L << 30))));
+                if (head.Contains("Range:", StringComparison.OrdinalIgnoreCase))
+                    Interlocked.Increment(ref ranges);
+                return new GarbageServer.Answer([.. Encoding.ASCII.GetBytes(FileHead(qcow2.Length)), .. qcow2]);
+            });
+
+            var result = await SyncAsync(server.Url, wanted: Wanted(1L << 30));
+
+            result.Success.ShouldBeTrue(result.Error);
+            result.Images!.Single().Properties[GlanceConnector.ContentProperty].ShouldSatisfyAllConditions(
+                note => note.ShouldStartWith("deferred: download failed: "),
+                note => note.ShouldContain("does not serve byte ranges"));
+            result.Content!.Deferred.ShouldBe(["img-1"]);
+            ranges.ShouldBe(1);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Sync_ContentDownloadStalls_DefersAfterTheRequestTimeout()
+    {
+        var data = Peers.RandomBytes(3 << 20);
+        await using var server = GarbageServer.Answering((head, _) => head.Contains("/file", StringComparison.Ordinal)
+            ? new GarbageServer.Answer([.. Encoding.ASCII.GetBytes(FileHead(data.Length)), .. data.AsSpan(0, 1 << 20)], ThenHang: true)
+            : new GarbageServer.Answer(Encoding.UTF8.GetBytes(GarbageServer.Json(200, ListingOf(data, "raw", data.Length)))));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var result = await SyncAsync(server.Url, o => o.RequestTimeout = TimeSpan.FromSeconds(1), wanted: Wanted(data.Length));
+
+        result.Success.ShouldBeTrue(result.Error);
+        result.Images!.Single().Properties[GlanceConnector.ContentProperty].ShouldSatisfyAllConditions(
+            note => note.ShouldStartWith("deferred: download failed: "),
+            note => note.ShouldContain("sent nothing for 1 s"));
+        result.Content!.Deferred.ShouldBe(["img-1"]);
+        started.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+    }
+
+    private static WantedContent Wanted(long virtualSize) =>
+        new([(Digest.FromBytes(DigestAlgorithm.DiskSha256, Peers.RandomBytes(32)), virtualSize)]);
+
+    private static string ListingOf(byte[] file, string diskFormat, long virtualSize) =>
+        $$"""{"images": [{"id": "img-1", "name": "one", "status": "active", "visibility": "public", "disk_format": "{{diskFormat}}", "container_format": "bare", "checksum": "{{Convert.ToHexStringLower(MD5.HashData(file))}}", "size": {{file.Length}}, "virtual_size": {{virtualSize}}}]}""";
+
+    private static string FileHead(long length) =>
+        $"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n";
 }
