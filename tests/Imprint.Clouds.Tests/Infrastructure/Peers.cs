@@ -185,6 +185,20 @@ public sealed class GlanceAdmin(string url, string? token = null) : IDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>Shares an image (visibility shared) with a project, whose answer is then pending.</summary>
+    public async Task ShareAsync(string id, string project)
+    {
+        using var response = await _http.PostAsJsonAsync($"/v2/images/{id}/members", new JsonObject { ["member"] = project }, TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>The project's answer to a share (accepted, rejected), given with that project's token.</summary>
+    public async Task AnswerShareAsync(string id, string project, string status)
+    {
+        using var response = await _http.PutAsJsonAsync($"/v2/images/{id}/members/{project}", new JsonObject { ["status"] = status }, TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
     public async Task DeleteAsync(string id)
     {
         using var response = await _http.DeleteAsync($"/v2/images/{id}", TestContext.Current.CancellationToken);

@@ -32,6 +32,35 @@ public sealed class KeystoneAuthTests
     }
 
     [Fact]
+    public async Task Sync_Password_ListsOtherProjectsImagesTheProjectCanBoot()
+    {
+        // The admin project's images as the demo project sees them: community yes, private no, shared once accepted
+        // (Glance's own listing default: a pending share is not listed until the project accepts it).
+        var admin = await TokenAsync("admin", "adminpw", "admin");
+        var demo = await TokenAsync("demo", "demopw", "demo");
+        using var keystone = new HttpClient();
+        var demoProject = await ProjectIdAsync(keystone, admin, "demo");
+        using var asAdmin = new GlanceAdmin(Peers.GlanceKeystoneUrl, admin);
+        using var asDemo = new GlanceAdmin(Peers.GlanceKeystoneUrl, demo);
+        var tag = "vis-" + Guid.NewGuid().ToString("N")[..6];
+        var community = await asAdmin.CreateAsync(tag + "-community", Peers.RandomBytes(1024), visibility: "community");
+        await asAdmin.CreateAsync(tag + "-private", Peers.RandomBytes(1024), visibility: "private");
+        var accepted = await asAdmin.CreateAsync(tag + "-accepted", Peers.RandomBytes(1024), visibility: "shared");
+        var pending = await asAdmin.CreateAsync(tag + "-pending", Peers.RandomBytes(1024), visibility: "shared");
+        await asAdmin.ShareAsync(accepted, demoProject);
+        await asAdmin.ShareAsync(pending, demoProject);
+        await asDemo.AnswerShareAsync(accepted, demoProject, "accepted");
+        var (connector, _, _, services) = Peers.Connector();
+        await using var _ = services;
+
+        var result = await connector.SyncAsync(Cloud(Demo), [], Ct);
+
+        result.Success.ShouldBeTrue(result.Error);
+        var mine = result.Images!.Where(i => i.Name.StartsWith(tag, StringComparison.Ordinal)).ToDictionary(i => i.Uid, i => i.Visibility);
+        mine.ShouldBe(new Dictionary<string, string> { [community] = "community", [accepted] = "shared" }, ignoreOrder: true);
+    }
+
+    [Fact]
     public async Task Sync_ApplicationCredential_Lists()
     {
         var token = await TokenAsync("demo", "demopw", "demo");
@@ -147,6 +176,17 @@ public sealed class KeystoneAuthTests
         request.Headers.Add("X-Auth-Token", admin);
         using var response = await http.SendAsync(request, Ct);
         return (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["users"]![0]!["id"]!.ToString();
+    }
+
+    private static async Task<string> ProjectIdAsync(HttpClient http, string admin, string name)
+    {
+        using var response = await SetUpAsync(http, () =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"{Peers.KeystoneUrl}/projects?name={name}");
+            request.Headers.Add("X-Auth-Token", admin);
+            return request;
+        });
+        return (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["projects"]![0]!["id"]!.ToString();
     }
 
     private static async Task SetPasswordAsync(HttpClient http, string admin, string userId, string password)
