@@ -49,12 +49,13 @@ script() {
 }
 seconds() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
 
-printf '%-6s %10s %10s %8s %s\n' round script imprint ratio status
+printf '%-6s %10s %10s %8s %-8s %s\n' round script imprint ratio status "downloaded by imprint"
 for round in $(seq "$ROUNDS"); do
   SCRIPT=$(seconds script)
   CLOUD=$(api -X POST "http://127.0.0.1:$APORT/api/clouds" -d "{\"name\": \"bench-$round\", \"kind\": \"openstack\", \"endpoint\": \"$GLANCE_URL\"}" | id_of)
   IMP=$(seconds api -o "$WORK/report.json" -X POST "http://127.0.0.1:$APORT/api/clouds/$CLOUD/rematch")
   STATUS=$(api "http://127.0.0.1:$APORT/api/multi-cloud-images/$MCI/image-map" \
     | "$PY" -c 'import sys,json; print([c["status"] for c in json.load(sys.stdin)["clouds"] if c["cloudId"] == sys.argv[1]][0])' "$CLOUD")
-  printf '%-6s %10.3f %10.3f %8.2f %s\n' "$round" "$SCRIPT" "$IMP" "$(echo "scale=3; $SCRIPT / $IMP" | bc)" "$STATUS"
+  CONTENT=$("$PY" -c 'import sys,json; c=json.load(open(sys.argv[1]))["content"]; print(c["fingerprinted"], "image,", c["bytes"], "bytes")' "$WORK/report.json")
+  printf '%-6s %10.3f %10.3f %8.2f %-8s %s\n' "$round" "$SCRIPT" "$IMP" "$(echo "scale=3; $SCRIPT / $IMP" | bc)" "$STATUS" "$CONTENT"
 done
