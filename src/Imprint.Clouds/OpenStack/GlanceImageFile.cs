@@ -60,16 +60,8 @@ internal sealed class GlanceImageFile(GlanceSession session, string uid, long le
     }
 
     /// <summary>A response's body that fails a read waiting longer than <paramref name="idle"/>, and disposes the response with it.</summary>
-    private sealed class WatchedBody(HttpResponseMessage response, Stream body, TimeSpan idle) : Stream
+    private sealed class WatchedBody(HttpResponseMessage response, Stream body, TimeSpan idle) : ReadOnlyStream
     {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
             // A blocked synchronous read does not watch a token: closing the body under it is what ends it.
@@ -99,18 +91,7 @@ internal sealed class GlanceImageFile(GlanceSession session, string uid, long le
             }
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
         private IOException Stalled(Exception inner) => new($"Glance sent nothing for {idle.TotalSeconds:0.#} s", inner);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

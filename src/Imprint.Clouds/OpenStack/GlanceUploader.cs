@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Imprint.Core.Digests;
+using Imprint.DiskImages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -164,16 +165,8 @@ public sealed class GlanceUploader : IImageUploader
     }
 
     /// <summary>A read-only pass-through that hashes every byte read.</summary>
-    private sealed class HashingReadStream(Stream inner, params IncrementalHash[] hashes) : Stream
+    private sealed class HashingReadStream(Stream inner, params IncrementalHash[] hashes) : ReadOnlyStream
     {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
             var read = inner.Read(buffer);
@@ -189,16 +182,5 @@ public sealed class GlanceUploader : IImageUploader
                 hash.AppendData(buffer.Span[..read]);
             return read;
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

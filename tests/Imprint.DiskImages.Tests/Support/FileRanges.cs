@@ -24,43 +24,26 @@ internal sealed class FileRanges(string path, long breakAfter = long.MaxValue) :
         return Task.FromResult<Stream>(new RangeStream(this, file, count));
     }
 
-    private sealed class RangeStream(FileRanges owner, FileStream file, long count) : Stream
+    /// <summary>Counts what it serves and throws once the file as a whole has served more than <c>breakAfter</c> bytes.</summary>
+    private int Serve(int wanted) =>
+        Interlocked.Add(ref _served, wanted) > breakAfter ? throw new IOException("the connection was reset by the peer") : wanted;
+
+    private sealed class RangeStream(FileRanges owner, FileStream file, long count) : ReadOnlyStream
     {
         private long _left = count;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
             var wanted = (int)Math.Min(Math.Min(buffer.Length, 100_000), _left);
             if (wanted == 0)
                 return 0;
-            if (Interlocked.Add(ref owner._served, wanted) > owner.BreakAfter)
-                throw new IOException("the connection was reset by the peer");
-            var read = file.Read(buffer[..wanted]);
+            var read = file.Read(buffer[..owner.Serve(wanted)]);
             _left -= read;
             return read;
         }
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult(Read(buffer.Span));
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
@@ -69,6 +52,4 @@ internal sealed class FileRanges(string path, long breakAfter = long.MaxValue) :
             base.Dispose(disposing);
         }
     }
-
-    private long BreakAfter => breakAfter;
 }
