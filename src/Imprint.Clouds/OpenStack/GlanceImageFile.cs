@@ -33,20 +33,16 @@ internal sealed class GlanceImageFile(GlanceSession session, string uid, long le
             }
             catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new ImageSourceException($"Glance did not start sending image {uid} within {timeout.TotalSeconds:0.#} s", e);
-            }
-            catch (OpenStackFault e)
-            {
-                throw new ImageSourceException(e.Message, e);
+                throw new TimeoutException($"Glance did not start sending image {uid} within {timeout.TotalSeconds:0.#} s", e);
             }
         }
         try
         {
             if (!response.IsSuccessStatusCode)
-                throw new ImageSourceException((await OpenStackHttp.DescribeAsync(response, GlanceSession.Peer, cancellationToken)).Message);
+                throw await OpenStackHttp.DescribeAsync(response, GlanceSession.Peer, cancellationToken);
             if (!whole && (response.StatusCode != HttpStatusCode.PartialContent || response.Content.Headers.ContentRange?.From != offset))
             {
-                throw new ImageSourceException($"Glance answered bytes {offset}–{offset + count - 1} of image {uid} with HTTP {(int)response.StatusCode} "
+                throw new OpenStackFault($"Glance answered bytes {offset}–{offset + count - 1} of image {uid} with HTTP {(int)response.StatusCode} "
                     + $"{response.Content.Headers.ContentRange?.ToString() ?? "without a Content-Range"}: it (or a proxy before it) does not serve byte ranges, "
                     + "so this image cannot be read without a copy");
             }

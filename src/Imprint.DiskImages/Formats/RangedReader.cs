@@ -17,20 +17,18 @@ internal sealed class RangedReader : IPositionalReader, IDisposable
     private readonly CancellationToken _cancellationToken;
     private readonly Dictionary<long, byte[]> _pages = [];
     private readonly Queue<long> _pageOrder = new();
-    private Range? _data;
-    private long _dataPosition;
+    private SourceRange? _data;
     private byte[]? _skip;
 
     /// <summary>
     /// Goes on with a range of the whole file already open, of which <paramref name="start"/> (its first bytes) has been
-    /// read: those are kept as pages, and the range goes on serving the data that follows them.
+    /// read: those are kept as pages, and the range goes on serving the data that follows them. The reader owns the range.
     /// </summary>
-    public RangedReader(IByteRanges source, Stream opened, ReadOnlySpan<byte> start, CancellationToken cancellationToken)
+    public RangedReader(IByteRanges source, SourceRange opened, ReadOnlySpan<byte> start, CancellationToken cancellationToken)
     {
         _source = source;
         _cancellationToken = cancellationToken;
-        _data = new Range(opened, owned: false, cancellationToken.Register(static s => ((Stream)s!).Dispose(), opened));
-        _dataPosition = start.Length;
+        _data = opened;
         for (long page = 0; page * PageSize < start.Length && _pages.Count < MaxPages; page++)
         {
             var bytes = start.Slice((int)(page * PageSize), (int)Math.Min(PageSize, start.Length - (page * PageSize)));
@@ -63,18 +61,17 @@ internal sealed class RangedReader : IPositionalReader, IDisposable
         }
         if (destination.IsEmpty)
             return;
-        if (_data is null || offset < _dataPosition || offset - _dataPosition > MaxSkip)
+        if (_data is null || offset < _data.Offset || offset - _data.Offset > MaxSkip)
         {
             _data?.Dispose();
             _data = Open(offset, _source.Length - offset);
-            _dataPosition = offset;
         }
-        while (_dataPosition < offset)
+        while (_data.Offset < offset)
         {
             _skip ??= new byte[64 << 10];
-            _dataPosition += Fill(_data.Stream, _skip.AsSpan(0, (int)Math.Min(_skip.Length, offset - _dataPosition)), _dataPosition);
+            _data.ReadExactly(_skip.AsSpan(0, (int)Math.Min(_skip.Length, offset - _data.Offset)));
         }
-        _dataPosition += Fill(_data.Stream, destination, _dataPosition);
+        _data.ReadExactly(destination);
     }
 
     private void ReadTable(Span<byte> destination, long offset)
@@ -83,7 +80,7 @@ internal sealed class RangedReader : IPositionalReader, IDisposable
         if (destination.Length > PageSize * (MaxPages / 4))
         {
             using var range = Open(offset, destination.Length);
-            Fill(range.Stream, destination, offset);
+            range.ReadExactly(destination);
             return;
         }
         var first = offset / PageSize;
@@ -128,66 +125,18 @@ internal sealed class RangedReader : IPositionalReader, IDisposable
         {
             var pageStart = page * PageSize;
             var bytes = new byte[Math.Min(PageSize, _source.Length - pageStart)];
-            Fill(range.Stream, bytes, pageStart);
+            range.ReadExactly(bytes);
             Keep(page, bytes);
         }
     }
 
-    private Range Open(long offset, long count)
-    {
-        _cancellationToken.ThrowIfCancellationRequested();
-        try
-        {
-            // Blocking here is the price of the readers' synchronous reads; this runs on a thread of its own.
-            var stream = _source.OpenAsync(offset, count, _cancellationToken).GetAwaiter().GetResult();
-            // A synchronous read does not watch the token: cancelling closes the stream under it.
-            return new Range(stream, owned: true, _cancellationToken.Register(static s => ((Stream)s!).Dispose(), stream));
-        }
-        catch (Exception e) when (e is not (OperationCanceledException or ImageSourceException))
-        {
-            throw new ImageSourceException($"cannot read bytes {offset}–{offset + count - 1} of the image: {e.Message}", e);
-        }
-    }
-
-    /// <summary>Reads exactly <paramref name="destination"/> from the stream, whose first byte is at file offset <paramref name="at"/>.</summary>
-    private int Fill(Stream stream, Span<byte> destination, long at)
-    {
-        var done = 0;
-        while (done < destination.Length)
-        {
-            int read;
-            try
-            {
-                read = stream.Read(destination[done..]);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                _cancellationToken.ThrowIfCancellationRequested();
-                throw new ImageSourceException($"the download of the image broke off at byte {at + done} of {_source.Length}: {e.Message}", e);
-            }
-            if (read == 0)
-                throw new ImageSourceException($"the download of the image ended at byte {at + done} of {_source.Length}");
-            done += read;
-        }
-        return done;
-    }
+    // Blocking here is the price of the readers' synchronous reads; this runs on a thread of its own.
+    private SourceRange Open(long offset, long count) =>
+        SourceRange.OpenAsync(_source, offset, count, _cancellationToken).GetAwaiter().GetResult();
 
     public void Dispose()
     {
         _data?.Dispose();
         _data = null;
-    }
-
-    /// <summary>An open range; <paramref name="owned"/>: this reader opened it, and closes it.</summary>
-    private sealed class Range(Stream stream, bool owned, CancellationTokenRegistration registration) : IDisposable
-    {
-        public Stream Stream => stream;
-
-        public void Dispose()
-        {
-            registration.Dispose();
-            if (owned)
-                stream.Dispose();
-        }
     }
 }

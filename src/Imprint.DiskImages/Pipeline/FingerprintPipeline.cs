@@ -185,31 +185,18 @@ internal sealed class FingerprintPipeline : IDisposable
     {
         var stop = Begin(cancellationToken);
         var length = source.Length;
-        Stream stream;
-        try
+        var range = await SourceRange.OpenAsync(source, 0, length, stop);
+        await using (range)
         {
-            stream = await source.OpenAsync(0, length, stop);
-        }
-        catch (Exception e) when (e is not (OperationCanceledException or ImageSourceException))
-        {
-            throw new ImageSourceException($"cannot read the image: {e.Message}", e);
-        }
-        await using (stream)
-        {
-            long position = 0;
-            async Task ReadNext(Chunk chunk, CancellationToken token)
-            {
-                await FillFromSourceAsync(stream, chunk, length - position, position, length, token);
-                position += chunk.Length;
-            }
             var first = await Pool.RentAsync(stop);
-            await ReadNext(first, stop);
+            await FillAsync(range, first, stop);
             // Without a magic the bytes are raw (a fixed VHD, whose only mark is its footer, needs Format = "vhd").
             var format = _options.Format ?? ImageOpener.DetectByMagic(first.Data) ?? "raw";
             if (format == "raw")
-                return await RunRawSharedAsync(ReadNext, first, length, _fileDigester.Start(stop).Select(Guard).ToList(), stop);
+                return await RunRawSharedAsync((chunk, token) => FillAsync(range, chunk, token), first, length, _fileDigester.Start(stop).Select(Guard).ToList(), stop);
 
-            using var reader = new RangedReader(source, stream, first.Data, cancellationToken);
+            using var reader = new RangedReader(source, range, first.Data, cancellationToken);
+            // The reader keeps the first bytes as pages of its own: the chunk goes back to the pool.
             first.Retain(1);
             first.Release();
             var file = new ImageFile(reader, length);
@@ -226,27 +213,6 @@ internal sealed class FingerprintPipeline : IDisposable
                 }
                 return RunInline(image, length, cancellationToken);
             }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        }
-    }
-
-    /// <summary>Fills a chunk from a download, whose end short of <paramref name="length"/> is the source's failure.</summary>
-    private static async Task FillFromSourceAsync(Stream stream, Chunk chunk, long left, long at, long length, CancellationToken cancellationToken)
-    {
-        var wanted = (int)Math.Min(ChunkPool.ChunkSize, left);
-        while (chunk.Length < wanted)
-        {
-            int read;
-            try
-            {
-                read = await stream.ReadAsync(chunk.Buffer.AsMemory(chunk.Length, wanted - chunk.Length), cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                throw new ImageSourceException($"the download of the image broke off at byte {at + chunk.Length} of {length}: {e.Message}", e);
-            }
-            if (read == 0)
-                throw new ImageSourceException($"the download of the image ended at byte {at + chunk.Length} of {length}");
-            chunk.Length += read;
         }
     }
 
