@@ -3,7 +3,12 @@ using System.Security.Cryptography;
 namespace Imprint.DiskImages.Tests.Support;
 
 /// <summary>One image made by qemu-img, with what the reference tools say its digests are.</summary>
-public sealed record QemuImage(string Name, string Path, string QemuFormat, string ExpectedFormat, long VirtualSize, string DiskSha256, IReadOnlyDictionary<string, string> FileDigests);
+public sealed record QemuImage(string Name, string Path, string QemuFormat, string ExpectedFormat, long VirtualSize, string DiskSha256, IReadOnlyDictionary<string, string> FileDigests)
+{
+    /// <summary>The reference tools' digests for every algorithm (md5, sha1, sha256, sha512, disk-sha256), in that order.</summary>
+    public IReadOnlyList<string> ReferenceDigests =>
+        [FileDigests["md5"], FileDigests["sha1"], FileDigests["sha256"], FileDigests["sha512"], DiskSha256];
+}
 
 /// <summary>
 /// Makes, once for the whole test run, a source disk with data, written zeros, holes and a size that is not a
