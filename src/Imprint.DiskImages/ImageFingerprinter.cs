@@ -110,7 +110,8 @@ public static class ImageFingerprinter
     /// Fingerprints an image that is read through byte ranges of a download (<see cref="IByteRanges"/>: a cloud that
     /// serves HTTP Range requests), without a temporary file: raw content streams through once; qcow2, vmdk, vhd and vhdx
     /// are read front to back in host order where their layout allows (as qemu-img writes them: one range for the data),
-    /// their tables by small ranges. An invalid image gives a result with <see cref="FingerprintResult.Error"/> set; when
+    /// their tables by small ranges (file digests of such an image cost a second pass: ask for disk-sha256 alone to read it
+    /// once). An invalid image gives a result with <see cref="FingerprintResult.Error"/> set; when
     /// the bytes cannot be fetched, an <see cref="ImageSourceException"/> is thrown instead: that is not the image's fault.
     /// </summary>
     public static async Task<FingerprintResult> FingerprintRangesAsync(IByteRanges source, FingerprintOptions options, CancellationToken cancellationToken)
