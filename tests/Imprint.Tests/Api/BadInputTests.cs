@@ -182,6 +182,28 @@ public sealed class BadInputTests(ImprintServer server) : IClassFixture<ImprintS
     }
 
     [Fact]
+    public async Task Post_BodyOverOneMiBSentLate_ServerWaitsForItThenAnswers413()
+    {
+        // A server that answers 413 before the body has arrived, then closes, leaves a client still sending it
+        // with a broken pipe instead of the answer: the server takes in the body first.
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port, TestContext.Current.CancellationToken);
+        var stream = client.GetStream();
+        var body = System.Text.Encoding.ASCII.GetBytes($$"""{"name": "{{new string('x', 1024 * 1024 + 10)}}"}""");
+        var head = $"POST /api/multi-cloud-images HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nAuthorization: Bearer {server.AdminToken}\r\n"
+            + $"Content-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head), TestContext.Current.CancellationToken);
+
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        client.Available.ShouldBe(0, "the server answered before the body was sent");
+        await stream.WriteAsync(body, TestContext.Current.CancellationToken);
+        using var reader = new StreamReader(stream);
+        var status = await reader.ReadLineAsync(TestContext.Current.CancellationToken);
+
+        status.ShouldBe("HTTP/1.1 413 Payload Too Large");
+    }
+
+    [Fact]
     public async Task Post_ChunkedBodyOverOneMiB_413()
     {
         using var api = server.Client();
